@@ -1,0 +1,661 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/workers/ring"
+)
+
+// Option configures a Node.
+type Option func(*Node) error
+
+// WithLogger sets the logger; the default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(n *Node) error { n.log = l; return nil }
+}
+
+// WithRegisterer registers the runtime's metrics with reg.
+func WithRegisterer(reg prometheus.Registerer) Option {
+	return func(n *Node) error { n.reg = reg; return nil }
+}
+
+// ownership is one partition this node owns.
+type ownership struct {
+	rev uint64 // lease revision
+	sub *nats.Subscription
+	// mu is held for reading while a message of the partition is handled and
+	// for writing while the partition is released, so that no handler runs
+	// after the lease is handed back.
+	mu       sync.RWMutex
+	released bool
+}
+
+// Node is one member of the cluster: it heartbeats, and for every worker
+// role it runs, owns the partitions the ring gives it.
+type Node struct {
+	cfg   Config
+	nc    *nats.Conn
+	st    *Stores
+	roles map[string]Role
+	log   *slog.Logger
+	reg   prometheus.Registerer
+	met   *metrics
+
+	kick chan struct{} // wakes the loop
+
+	mu          sync.Mutex
+	incarnation string
+	seq         uint64
+	fenceAt     time.Time // own membership is trusted until then
+	draining    bool
+	synced      bool // initial KV state seen and first reconcile done
+	owned       map[string]map[int]*ownership
+	subsPending bool // owned partitions subscribed but not yet flushed
+
+	// Loop-only state (touched by the loop goroutine alone).
+	peers  map[string]*peer
+	leases map[string]leaseEntry
+	rings  map[string]ringCache
+}
+
+type leaseEntry struct {
+	l   Lease
+	rev uint64
+}
+
+type ringCache struct {
+	sig string
+	r   *ring.Ring
+}
+
+// New validates cfg, prepares the buckets and stream, and agrees on the
+// partition count with the cluster. roles must cover cfg.Roles; a role
+// named in cfg.Roles without an implementation gets a BaseRole.
+func New(ctx context.Context, nc *nats.Conn, cfg Config, roles []Role, opts ...Option) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:   cfg,
+		nc:    nc,
+		roles: map[string]Role{},
+		log:   slog.Default(),
+		kick:  make(chan struct{}, 1),
+		owned: map[string]map[int]*ownership{},
+	}
+	for _, o := range opts {
+		if err := o(n); err != nil {
+			return nil, err
+		}
+	}
+	n.log = n.log.With("node", cfg.NodeID)
+	n.met = newMetrics(n.reg)
+	n.met.partitionsConf.Set(float64(cfg.Partitions))
+	for _, r := range roles {
+		n.roles[r.Name()] = r
+	}
+	for _, name := range cfg.Roles {
+		if n.roles[name] == nil {
+			n.roles[name] = BaseRole{RoleName: name}
+		}
+		n.owned[name] = map[int]*ownership{}
+		n.met.partitionsOwned.WithLabelValues(name).Set(0)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	if n.st, err = Bootstrap(ctx, js, cfg.Replicas, 20*cfg.NodeTimeout, cfg.EventRetention); err != nil {
+		return nil, err
+	}
+	if err := AgreePartitions(ctx, n.st.Config, cfg.Partitions); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// ID returns the node id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// Stores returns the JetStream buckets and stream the node uses.
+func (n *Node) Stores() *Stores { return n.st }
+
+// Owned returns the partitions of role this node owns now, sorted. A node
+// whose membership is no longer trusted (fenced) owns nothing.
+func (n *Node) Owned(role string) []int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.trustedLocked(time.Now()) {
+		return nil
+	}
+	out := make([]int, 0, len(n.owned[role]))
+	for p := range n.owned[role] {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Ready reports whether the node is connected, has joined, and has every
+// partition it owns subscribed on the server.
+func (n *Node) Ready() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.nc.IsConnected() && n.synced && !n.subsPending && n.trustedLocked(time.Now())
+}
+
+func (n *Node) trustedLocked(now time.Time) bool { return now.Before(n.fenceAt) }
+
+func (n *Node) owns(role string, p int) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.owned[role][p]
+	return ok && n.trustedLocked(time.Now())
+}
+
+func (n *Node) wake() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run joins the cluster and owns partitions until ctx is cancelled; then it
+// leaves: it gives back whatever it still owns (after Drain, nothing) and
+// removes its membership. It returns after every goroutine it started ended.
+func (n *Node) Run(ctx context.Context) error {
+	n.mu.Lock()
+	n.incarnation = nuid.Next()
+	n.mu.Unlock()
+
+	nodesW, err := n.st.Nodes.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", events.BucketNodes, err)
+	}
+	defer nodesW.Stop()
+	ownersW, err := n.st.Owners.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", events.BucketOwners, err)
+	}
+	defer ownersW.Stop()
+
+	var wg sync.WaitGroup
+	hbCtx, stopHB := context.WithCancel(ctx)
+	wg.Go(func() { n.heartbeatLoop(hbCtx) })
+	defer wg.Wait()
+	defer stopHB()
+
+	n.peers = map[string]*peer{}
+	n.leases = map[string]leaseEntry{}
+	n.rings = map[string]ringCache{}
+	nodesSynced, ownersSynced, joined := false, false, false
+	tick := time.NewTicker(n.cfg.HeartbeatInterval / 2)
+	defer tick.Stop()
+
+	for {
+		select {
+		case <-ctx.Done():
+			n.leave()
+			return nil
+		case e, ok := <-nodesW.Updates():
+			if !ok {
+				return errors.New("membership watcher closed")
+			}
+			if e == nil {
+				nodesSynced = true
+			} else {
+				n.onMember(e)
+			}
+		case e, ok := <-ownersW.Updates():
+			if !ok {
+				return errors.New("lease watcher closed")
+			}
+			if e == nil {
+				ownersSynced = true
+			} else {
+				n.onLease(e)
+			}
+		case <-n.kick:
+		case <-tick.C:
+		}
+		if !nodesSynced || !ownersSynced {
+			continue
+		}
+		now := time.Now()
+		n.mu.Lock()
+		trusted := n.trustedLocked(now)
+		hadJoined := !n.fenceAt.IsZero()
+		n.mu.Unlock()
+		if !trusted {
+			if hadJoined {
+				n.fence()
+			}
+			continue
+		}
+		if !joined {
+			joined = true
+			n.publish(events.New(n.cfg.NodeID, &events.NodeJoined{
+				Roles: append(slices.Clone(n.cfg.Roles), n.cfg.Labels...), Version: n.cfg.Version,
+				Incarnation: n.currentIncarnation(), HTTPAddr: n.cfg.HTTPAddr,
+			}))
+		}
+		for _, role := range n.cfg.Roles {
+			n.reconcile(ctx, role)
+		}
+		n.flushSubs()
+		n.mu.Lock()
+		n.synced = true
+		n.mu.Unlock()
+	}
+}
+
+func (n *Node) currentIncarnation() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.incarnation
+}
+
+// heartbeatLoop writes the membership key every HeartbeatInterval and moves
+// the fence deadline forward on every acknowledged write.
+func (n *Node) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(n.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		n.heartbeat(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (n *Node) heartbeat(ctx context.Context) {
+	n.mu.Lock()
+	n.seq++
+	m := Member{
+		ID: n.cfg.NodeID, Incarnation: n.incarnation, Seq: n.seq,
+		Roles: n.cfg.Roles, Labels: n.cfg.Labels, Draining: n.draining,
+		Version: n.cfg.Version, HTTPAddr: n.cfg.HTTPAddr, Owned: map[string]int{},
+	}
+	for role, ps := range n.owned {
+		m.Owned[role] = len(ps)
+	}
+	n.mu.Unlock()
+	b, _ := json.Marshal(m)
+	sent := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
+	_, err := n.st.Nodes.Put(pctx, n.cfg.NodeID, b)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			n.met.heartbeatFailures.Inc()
+			n.log.Warn("heartbeat not acknowledged", "err", err)
+		}
+		return
+	}
+	n.mu.Lock()
+	if n.incarnation == m.Incarnation {
+		n.fenceAt = sent.Add(n.cfg.NodeTimeout - n.cfg.fenceMargin())
+	}
+	n.mu.Unlock()
+	n.wake()
+}
+
+func (n *Node) onMember(e jetstream.KeyValueEntry) {
+	id := e.Key()
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(n.peers, id)
+		return
+	}
+	if id == n.cfg.NodeID {
+		return // we know ourselves better than the bucket does
+	}
+	var m Member
+	if err := json.Unmarshal(e.Value(), &m); err != nil {
+		n.log.Warn("ignoring malformed heartbeat", "key", id, "err", err)
+		return
+	}
+	p := n.peers[id]
+	if p != nil && p.m.Incarnation == m.Incarnation && m.Seq <= p.m.Seq {
+		return // a replay, not a heartbeat
+	}
+	n.peers[id] = &peer{m: m, lastSeen: time.Now()}
+}
+
+func (n *Node) onLease(e jetstream.KeyValueEntry) {
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(n.leases, e.Key())
+		return
+	}
+	var l Lease
+	if err := json.Unmarshal(e.Value(), &l); err != nil {
+		n.log.Warn("ignoring malformed lease", "key", e.Key(), "err", err)
+		return
+	}
+	n.leases[e.Key()] = leaseEntry{l: l, rev: e.Revision()}
+}
+
+// alive reports whether the holder of a lease still holds it.
+func (n *Node) alive(node, inc string, now time.Time) bool {
+	if node == n.cfg.NodeID {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return inc == n.incarnation && n.trustedLocked(now)
+	}
+	p := n.peers[node]
+	return p != nil && p.m.Incarnation == inc && now.Sub(p.lastSeen) < n.cfg.NodeTimeout
+}
+
+// ringFor returns the ring of the live, non-draining members of role.
+func (n *Node) ringFor(role string, now time.Time) *ring.Ring {
+	var members []string
+	n.mu.Lock()
+	if !n.draining {
+		members = append(members, n.cfg.NodeID)
+	}
+	n.mu.Unlock()
+	for id, p := range n.peers {
+		if p.m.HasRole(role) && !p.m.Draining && now.Sub(p.lastSeen) < n.cfg.NodeTimeout {
+			members = append(members, id)
+		}
+	}
+	slices.Sort(members)
+	n.met.clusterNodes.WithLabelValues(role).Set(float64(len(members)))
+	sig := strings.Join(members, ",")
+	if c, ok := n.rings[role]; ok && c.sig == sig {
+		return c.r
+	}
+	r := ring.New(members, n.cfg.VNodes, n.cfg.Probes)
+	n.rings[role] = ringCache{sig: sig, r: r}
+	return r
+}
+
+// reconcile moves this node's ownership of role's partitions toward what
+// the ring says, one compare-and-set at a time.
+func (n *Node) reconcile(ctx context.Context, role string) {
+	now := time.Now()
+	rg := n.ringFor(role, now)
+	n.mu.Lock()
+	inc, draining := n.incarnation, n.draining
+	n.mu.Unlock()
+	for p := 0; p < n.cfg.Partitions; p++ {
+		if ctx.Err() != nil {
+			return
+		}
+		want := rg.Owner(p) == n.cfg.NodeID
+		key := events.OwnerKey(role, p)
+		le, hasLease := n.leases[key]
+		n.mu.Lock()
+		own := n.owned[role][p]
+		n.mu.Unlock()
+		switch {
+		case own != nil && !want:
+			reason := "rebalance"
+			if draining {
+				reason = "drain"
+			}
+			n.release(ctx, role, p, reason)
+		case own != nil && hasLease && le.rev > own.rev && (le.l.Node != n.cfg.NodeID || le.l.Incarnation != inc):
+			// Someone replaced our lease: we must have been fenced
+			// without noticing. Never keep a partition we do not hold.
+			n.log.Error("lease taken by another node while owned", "role", role, "partition", p, "by", le.l.Node)
+			n.dropLocal(role, p, true)
+		case own == nil && want:
+			switch {
+			case !hasLease:
+				n.acquire(ctx, role, p, 0, "", false)
+			case le.l.Node == n.cfg.NodeID && le.l.Incarnation == inc:
+				n.acquire(ctx, role, p, le.rev, "", false) // ours already (a lost reply); adopt it
+			case !n.alive(le.l.Node, le.l.Incarnation, now):
+				n.acquire(ctx, role, p, le.rev, le.l.Node, true)
+			}
+		case own == nil && !want && hasLease && le.l.Node == n.cfg.NodeID && le.l.Incarnation == inc:
+			// A lease we took but never recorded: hand it back.
+			n.deleteLease(ctx, key, le.rev)
+		}
+	}
+}
+
+func (n *Node) acquire(ctx context.Context, role string, p int, rev uint64, prev string, takeover bool) {
+	key := events.OwnerKey(role, p)
+	n.mu.Lock()
+	l := Lease{Node: n.cfg.NodeID, Incarnation: n.incarnation, Since: time.Now().UTC()}
+	n.mu.Unlock()
+	b, _ := json.Marshal(l)
+	kctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
+	var newRev uint64
+	var err error
+	if rev == 0 {
+		newRev, err = n.st.Owners.Create(kctx, key, b)
+	} else {
+		newRev, err = n.st.Owners.Update(kctx, key, b, rev)
+	}
+	cancel()
+	if err != nil {
+		n.log.Debug("lease not taken", "role", role, "partition", p, "err", err)
+		return
+	}
+	n.leases[key] = leaseEntry{l: l, rev: newRev}
+	own := &ownership{rev: newRev}
+	n.mu.Lock()
+	if l.Incarnation != n.incarnation || !n.trustedLocked(time.Now()) {
+		n.mu.Unlock()
+		return // fenced meanwhile; the lease is dead with the incarnation
+	}
+	n.owned[role][p] = own
+	n.subsPending = true
+	count := len(n.owned[role])
+	n.mu.Unlock()
+	n.met.partitionsOwned.WithLabelValues(role).Set(float64(count))
+	n.met.partitionChanges.WithLabelValues(role, "acquired").Inc()
+
+	r := n.roles[role]
+	start := time.Now()
+	if err := r.TakeOver(ctx, p, takeover); err != nil {
+		n.log.Error("takeover failed; handing the partition back", "role", role, "partition", p, "err", err)
+		n.release(ctx, role, p, "rebalance")
+		return
+	}
+	took := time.Since(start)
+	n.met.takeoverSeconds.WithLabelValues(role).Observe(took.Seconds())
+	sub, err := n.nc.Subscribe(events.PartitionPrefix(role, p)+".>", n.dispatcher(r, p, own))
+	if err != nil {
+		n.log.Error("subscribe failed; handing the partition back", "role", role, "partition", p, "err", err)
+		n.release(ctx, role, p, "rebalance")
+		return
+	}
+	own.mu.Lock()
+	own.sub = sub
+	own.mu.Unlock()
+	n.log.Info("partition acquired", "role", role, "partition", p, "previous_owner", prev, "takeover", takeover)
+	ev := events.New(n.cfg.NodeID, &events.PartitionAcquired{
+		Role: role, Partition: p, PreviousOwner: prev, Takeover: takeover,
+		TakeoverMS: float64(took.Microseconds()) / 1000,
+	})
+	n.publish(ev)
+}
+
+// flushSubs makes sure the server knows every new subscription before the
+// node reports ready.
+func (n *Node) flushSubs() {
+	n.mu.Lock()
+	pending := n.subsPending
+	n.mu.Unlock()
+	if !pending {
+		return
+	}
+	if err := n.nc.FlushTimeout(n.cfg.HeartbeatInterval); err != nil {
+		return
+	}
+	n.mu.Lock()
+	n.subsPending = false
+	n.mu.Unlock()
+}
+
+// dropLocal stops owning p locally: no handler runs once it returns.
+func (n *Node) dropLocal(role string, p int, lost bool) *ownership {
+	n.mu.Lock()
+	own := n.owned[role][p]
+	delete(n.owned[role], p)
+	count := len(n.owned[role])
+	n.mu.Unlock()
+	if own == nil {
+		return nil
+	}
+	own.mu.Lock()
+	own.released = true
+	if own.sub != nil {
+		_ = own.sub.Unsubscribe()
+	}
+	own.mu.Unlock()
+	n.met.partitionsOwned.WithLabelValues(role).Set(float64(count))
+	change := "released"
+	if lost {
+		change = "lost"
+	}
+	n.met.partitionChanges.WithLabelValues(role, change).Inc()
+	if err := n.roles[role].Release(context.Background(), p, lost); err != nil {
+		n.log.Error("role release failed", "role", role, "partition", p, "err", err)
+	}
+	if lost {
+		n.publish(events.New(n.cfg.NodeID, &events.PartitionReleased{Role: role, Partition: p, Reason: "lost"}))
+	}
+	return own
+}
+
+// release hands p back: stop handling, let the role save, delete the lease.
+func (n *Node) release(ctx context.Context, role string, p int, reason string) {
+	own := n.dropLocal(role, p, false)
+	if own == nil {
+		return
+	}
+	n.deleteLease(ctx, events.OwnerKey(role, p), own.rev)
+	n.log.Info("partition released", "role", role, "partition", p, "reason", reason)
+	n.publish(events.New(n.cfg.NodeID, &events.PartitionReleased{Role: role, Partition: p, Reason: reason}))
+}
+
+func (n *Node) deleteLease(ctx context.Context, key string, rev uint64) {
+	if ctx.Err() != nil {
+		ctx = context.Background()
+	}
+	kctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := n.st.Owners.Delete(kctx, key, jetstream.LastRevision(rev)); err != nil {
+		n.log.Warn("lease not deleted", "key", key, "err", err)
+	}
+}
+
+// fence drops every partition because our own membership may already look
+// dead to the others, and rejoins under a new incarnation.
+func (n *Node) fence() {
+	n.log.Warn("membership not renewed in time: dropping all partitions and rejoining")
+	for _, role := range n.cfg.Roles {
+		for _, p := range n.ownedUnchecked(role) {
+			n.dropLocal(role, p, true)
+		}
+	}
+	n.mu.Lock()
+	n.incarnation = nuid.Next()
+	n.seq = 0
+	n.fenceAt = time.Time{}
+	n.mu.Unlock()
+}
+
+func (n *Node) ownedUnchecked(role string) []int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]int, 0, len(n.owned[role]))
+	for p := range n.owned[role] {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Drain hands every partition over (SIGTERM): the node marks itself
+// draining, the others stop counting it in their rings, and it releases each
+// partition as the ring no longer gives it. It returns when nothing is owned,
+// or with ErrDrainTimeout. Cancel Run's context afterwards to leave.
+func (n *Node) Drain(ctx context.Context) error {
+	n.mu.Lock()
+	n.draining = true
+	n.mu.Unlock()
+	n.log.Info("draining: handing partitions over")
+	n.wake()
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.DrainTimeout)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		left := 0
+		for _, role := range n.cfg.Roles {
+			left += len(n.ownedUnchecked(role))
+		}
+		if left == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %d partitions still owned", ErrDrainTimeout, left)
+		case <-t.C:
+		}
+	}
+}
+
+// leave gives back what is still owned and removes the membership key.
+func (n *Node) leave() {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	n.mu.Lock()
+	reason := "stopped"
+	if n.draining {
+		reason = "drained"
+	}
+	n.mu.Unlock()
+	for _, role := range n.cfg.Roles {
+		for _, p := range n.ownedUnchecked(role) {
+			n.release(ctx, role, p, reason)
+		}
+	}
+	if err := n.st.Nodes.Delete(ctx, n.cfg.NodeID); err != nil {
+		n.log.Warn("membership not removed", "err", err)
+	}
+	n.publish(events.New(n.cfg.NodeID, &events.NodeLeft{Reason: reason}))
+	_ = n.nc.FlushTimeout(time.Second)
+	n.mu.Lock()
+	n.fenceAt = time.Time{}
+	n.synced = false
+	n.mu.Unlock()
+	n.log.Info("left the cluster", "reason", reason)
+}
+
+func (n *Node) publish(e events.Event) {
+	if err := events.Publish(n.nc, events.NodeEventSubject(n.cfg.NodeID, e.Data.EventName()), e); err != nil {
+		n.log.Debug("event not published", "type", e.Type, "err", err)
+	}
+}
+
+// Members lists the live members this node sees, itself included, sorted
+// by id.
+func (n *Node) Members() []Member {
+	// Read from KV rather than the loop's map: this is called from other
+	// goroutines (HTTP, micro endpoints).
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	ms, _ := ListMembers(ctx, n.st.Nodes)
+	return ms
+}

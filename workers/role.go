@@ -1,0 +1,51 @@
+package workers
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Role is what a worker role (media, conference, dtmf) plugs into the
+// runtime. The runtime calls a role's methods for partition p only while it
+// owns p, and never concurrently for the same partition: messages of one
+// partition are delivered in order on one subscription.
+type Role interface {
+	// Name is the role's name; it selects the partition space and ring.
+	Name() string
+	// TakeOver is called after the lease of p was acquired and before p's
+	// subjects are subscribed. It loads what the partition's previous owner
+	// wrote to KV (calls, dialogs, members) and resumes it. takeover is true
+	// when the previous owner died holding the lease.
+	TakeOver(ctx context.Context, p int, takeover bool) error
+	// Release is called after p's subscription was drained and before its
+	// lease is given back: write anything not yet in KV. lost is true when the
+	// node fenced itself and no longer may write.
+	Release(ctx context.Context, p int, lost bool) error
+	// HandleMessage takes a message published on one of p's subjects
+	// (e.g. sb.p.<p>.sip). kind is the subject after the partition prefix.
+	HandleMessage(p int, kind string, msg *nats.Msg)
+	// HandleCommand takes command verb routed to p. It returns false if the
+	// role does not implement verb; the runtime then replies 501.
+	HandleCommand(p int, verb string, msg *nats.Msg) bool
+}
+
+// BaseRole owns partitions for a role whose call logic is not running in
+// this build: it keeps no state, answers no commands (501) and ignores
+// messages. Real roles embed it to inherit the no-op parts.
+type BaseRole struct{ RoleName string }
+
+// Name implements Role.
+func (b BaseRole) Name() string { return b.RoleName }
+
+// TakeOver implements Role: nothing to load.
+func (BaseRole) TakeOver(context.Context, int, bool) error { return nil }
+
+// Release implements Role: nothing to save.
+func (BaseRole) Release(context.Context, int, bool) error { return nil }
+
+// HandleMessage implements Role: drops the message.
+func (BaseRole) HandleMessage(int, string, *nats.Msg) {}
+
+// HandleCommand implements Role: implements no verb.
+func (BaseRole) HandleCommand(int, string, *nats.Msg) bool { return false }
