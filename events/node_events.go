@@ -59,8 +59,9 @@ type PartitionReleased struct {
 	Role      string `json:"role"`
 	Partition int    `json:"partition"`
 	// Reason is "rebalance" (the ring gave it to another node), "drain"
-	// (the node is leaving) or "lost" (the node could not renew its
-	// membership in time and fenced itself).
+	// (the node is leaving and handed it over), "stopped" (the node stopped
+	// at once) or "lost" (the node could not renew its membership in time
+	// and fenced itself).
 	Reason string `json:"reason"`
 }
 

@@ -621,11 +621,12 @@ func (n *Node) leave() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	n.mu.Lock()
-	reason := "stopped"
-	if n.draining {
-		reason = "drained"
-	}
+	draining := n.draining
 	n.mu.Unlock()
+	reason, left := "stopped", "stopped"
+	if draining {
+		reason, left = "drain", "drained"
+	}
 	for _, role := range n.cfg.Roles {
 		for _, p := range n.ownedUnchecked(role) {
 			n.release(ctx, role, p, reason)
@@ -634,13 +635,13 @@ func (n *Node) leave() {
 	if err := n.st.Nodes.Delete(ctx, n.cfg.NodeID); err != nil {
 		n.log.Warn("membership not removed", "err", err)
 	}
-	n.publish(events.New(n.cfg.NodeID, &events.NodeLeft{Reason: reason}))
+	n.publish(events.New(n.cfg.NodeID, &events.NodeLeft{Reason: left}))
 	_ = n.nc.FlushTimeout(time.Second)
 	n.mu.Lock()
 	n.fenceAt = time.Time{}
 	n.synced = false
 	n.mu.Unlock()
-	n.log.Info("left the cluster", "reason", reason)
+	n.log.Info("left the cluster", "reason", left)
 }
 
 func (n *Node) publish(e events.Event) {
