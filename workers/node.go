@@ -55,7 +55,9 @@ type Node struct {
 	reg   prometheus.Registerer
 	met   *metrics
 
-	kick chan struct{} // wakes the loop
+	kick      chan struct{} // wakes the loop
+	drained   chan struct{} // closed when a drain has handed everything over
+	drainOnce sync.Once
 
 	mu          sync.Mutex
 	incarnation string
@@ -90,19 +92,19 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, roles []Role, opts ...O
 		return nil, err
 	}
 	n := &Node{
-		cfg:   cfg,
-		nc:    nc,
-		roles: map[string]Role{},
-		log:   slog.Default(),
-		kick:  make(chan struct{}, 1),
-		owned: map[string]map[int]*ownership{},
+		cfg:     cfg,
+		nc:      nc,
+		roles:   map[string]Role{},
+		log:     slog.Default(),
+		kick:    make(chan struct{}, 1),
+		drained: make(chan struct{}),
+		owned:   map[string]map[int]*ownership{},
 	}
 	for _, o := range opts {
 		if err := o(n); err != nil {
 			return nil, err
 		}
 	}
-	n.log = n.log.With("node", cfg.NodeID)
 	n.met = newMetrics(n.reg)
 	n.met.partitionsConf.Set(float64(cfg.Partitions))
 	for _, r := range roles {
@@ -182,12 +184,15 @@ func (n *Node) Run(ctx context.Context) error {
 	n.incarnation = nuid.Next()
 	n.mu.Unlock()
 
-	nodesW, err := n.st.Nodes.WatchAll(ctx)
+	// The watchers outlive ctx: leaving the cluster still needs them, and
+	// they are stopped by the defers below.
+	wctx := context.WithoutCancel(ctx)
+	nodesW, err := n.st.Nodes.WatchAll(wctx)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", events.BucketNodes, err)
 	}
 	defer nodesW.Stop()
-	ownersW, err := n.st.Owners.WatchAll(ctx)
+	ownersW, err := n.st.Owners.WatchAll(wctx)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", events.BucketOwners, err)
 	}
@@ -203,6 +208,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.leases = map[string]leaseEntry{}
 	n.rings = map[string]ringCache{}
 	nodesSynced, ownersSynced, joined := false, false, false
+	lastOwned := map[string]int{}
 	tick := time.NewTicker(n.cfg.HeartbeatInterval / 2)
 	defer tick.Stop()
 
@@ -213,6 +219,7 @@ func (n *Node) Run(ctx context.Context) error {
 			return nil
 		case e, ok := <-nodesW.Updates():
 			if !ok {
+				n.leave()
 				return errors.New("membership watcher closed")
 			}
 			if e == nil {
@@ -222,6 +229,7 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 		case e, ok := <-ownersW.Updates():
 			if !ok {
+				n.leave()
 				return errors.New("lease watcher closed")
 			}
 			if e == nil {
@@ -253,13 +261,24 @@ func (n *Node) Run(ctx context.Context) error {
 				Incarnation: n.currentIncarnation(), HTTPAddr: n.cfg.HTTPAddr,
 			}))
 		}
+		owned := 0
 		for _, role := range n.cfg.Roles {
 			n.reconcile(ctx, role)
+			k := len(n.ownedUnchecked(role))
+			owned += k
+			if k != lastOwned[role] {
+				n.log.Info("partitions owned", "role", role, "count", k, "of", n.cfg.Partitions)
+				lastOwned[role] = k
+			}
 		}
 		n.flushSubs()
 		n.mu.Lock()
 		n.synced = true
+		draining := n.draining
 		n.mu.Unlock()
+		if draining && owned == 0 {
+			n.drainOnce.Do(func() { close(n.drained) })
+		}
 	}
 }
 
@@ -482,7 +501,7 @@ func (n *Node) acquire(ctx context.Context, role string, p int, rev uint64, prev
 	own.mu.Lock()
 	own.sub = sub
 	own.mu.Unlock()
-	n.log.Info("partition acquired", "role", role, "partition", p, "previous_owner", prev, "takeover", takeover)
+	n.log.Debug("partition acquired", "role", role, "partition", p, "previous_owner", prev, "takeover", takeover)
 	ev := events.New(n.cfg.NodeID, &events.PartitionAcquired{
 		Role: role, Partition: p, PreviousOwner: prev, Takeover: takeover,
 		TakeoverMS: float64(took.Microseconds()) / 1000,
@@ -545,7 +564,7 @@ func (n *Node) release(ctx context.Context, role string, p int, reason string) {
 		return
 	}
 	n.deleteLease(ctx, events.OwnerKey(role, p), own.rev)
-	n.log.Info("partition released", "role", role, "partition", p, "reason", reason)
+	n.log.Debug("partition released", "role", role, "partition", p, "reason", reason)
 	n.publish(events.New(n.cfg.NodeID, &events.PartitionReleased{Role: role, Partition: p, Reason: reason}))
 }
 
@@ -557,7 +576,11 @@ func (n *Node) deleteLease(ctx context.Context, key string, rev uint64) {
 	defer cancel()
 	if err := n.st.Owners.Delete(kctx, key, jetstream.LastRevision(rev)); err != nil {
 		n.log.Warn("lease not deleted", "key", key, "err", err)
+		return
 	}
+	// Forget it now rather than when the watcher says so, so that the next
+	// reconcile does not see our own lease and delete it again.
+	delete(n.leases, key)
 }
 
 // fence drops every partition because our own membership may already look
@@ -598,21 +621,15 @@ func (n *Node) Drain(ctx context.Context) error {
 	n.wake()
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.DrainTimeout)
 	defer cancel()
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for {
+	select {
+	case <-n.drained:
+		return nil
+	case <-ctx.Done():
 		left := 0
 		for _, role := range n.cfg.Roles {
 			left += len(n.ownedUnchecked(role))
 		}
-		if left == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %d partitions still owned", ErrDrainTimeout, left)
-		case <-t.C:
-		}
+		return fmt.Errorf("%w: %d partitions still owned", ErrDrainTimeout, left)
 	}
 }
 

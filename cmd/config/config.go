@@ -1,0 +1,235 @@
+// Package config is switchboard's one configuration struct, its defaults,
+// and the three places a value can come from: an optional YAML file, the
+// environment (SB_<KEY>), and command-line flags (--<key-with-dashes>), each
+// overriding the one before. Only cmd/ reads flags and the environment.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/workers/ring"
+)
+
+// Config is everything a switchboard process can be told. The yaml tag is
+// the file key; the environment variable is SB_ plus the key in upper case;
+// the flag is the key with dashes (or the flag tag).
+type Config struct {
+	// NodeID names this process in the cluster (subject-token characters).
+	// Default: the host name plus a short random suffix.
+	NodeID string `yaml:"node_id"`
+	// Roles are the worker roles to run (media, conference, dtmf).
+	Roles []string `yaml:"roles"`
+	// DataDir holds the embedded NATS server's JetStream store.
+	DataDir string `yaml:"data_dir" flag:"data"`
+	// NATSURL is the NATS cluster to join (comma-separated URLs). Empty
+	// means: run an embedded nats-server.
+	NATSURL string `yaml:"nats_url" flag:"nats"`
+	// NATSHost and NATSPort are where the embedded server listens for
+	// clients (the stock `nats` CLI connects to 127.0.0.1:4222 by default).
+	NATSHost string `yaml:"nats_host"`
+	NATSPort int    `yaml:"nats_port"`
+	// HTTPAddr serves /metrics, /healthz and, with the edge, the web front.
+	HTTPAddr string `yaml:"http_addr" flag:"http"`
+	// SIPHost and SIPPort are where the SIP edge listens (UDP and TCP).
+	SIPHost string `yaml:"sip_host"`
+	SIPPort int    `yaml:"sip_port"`
+	// RTPPortMin and RTPPortMax bound the UDP ports media workers use.
+	RTPPortMin int `yaml:"rtp_port_min"`
+	RTPPortMax int `yaml:"rtp_port_max"`
+	// Partitions is P, fixed for the life of a cluster (stored in KV).
+	Partitions int `yaml:"partitions"`
+	// VNodes and Probes shape the consistent-hash ring.
+	VNodes int `yaml:"vnodes"`
+	Probes int `yaml:"probes"`
+	// HeartbeatInterval is how often a node renews its membership.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	// NodeTimeout is how long a silent node stays a member (2-3 s).
+	NodeTimeout time.Duration `yaml:"node_timeout"`
+	// DrainTimeout bounds the hand-over of partitions on SIGTERM.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// Replicas of KV buckets and the event stream (3 on a NATS cluster).
+	Replicas int `yaml:"replicas"`
+	// EventRetention is how long events stay replayable.
+	EventRetention time.Duration `yaml:"event_retention"`
+	// CommandTimeout bounds how long an owner has to answer a command.
+	CommandTimeout time.Duration `yaml:"command_timeout"`
+	// MaxCommandBytes is the largest command body an edge accepts.
+	MaxCommandBytes int `yaml:"max_command_bytes"`
+	// LogFormat is text or json; LogLevel debug, info, warn or error.
+	LogFormat string `yaml:"log_format"`
+	LogLevel  string `yaml:"log_level"`
+}
+
+// Default returns the defaults a new user can count on (DESIGN.md).
+func Default() Config {
+	return Config{
+		Roles:             append([]string(nil), events.AllRoles...),
+		DataDir:           "./data",
+		NATSHost:          "127.0.0.1",
+		NATSPort:          4222,
+		HTTPAddr:          ":8080",
+		SIPHost:           "0.0.0.0",
+		SIPPort:           5060,
+		RTPPortMin:        10000,
+		RTPPortMax:        20000,
+		Partitions:        events.DefaultPartitions,
+		VNodes:            ring.DefaultVNodes,
+		Probes:            ring.DefaultProbes,
+		HeartbeatInterval: 500 * time.Millisecond,
+		NodeTimeout:       2500 * time.Millisecond,
+		DrainTimeout:      30 * time.Second,
+		Replicas:          1,
+		EventRetention:    72 * time.Hour,
+		CommandTimeout:    5 * time.Second,
+		MaxCommandBytes:   64 << 10,
+		LogFormat:         "text",
+		LogLevel:          "info",
+	}
+}
+
+// ErrHelp is returned by Load when -h or --help was given.
+var ErrHelp = flag.ErrHelp
+
+// Load builds the config of a subcommand: defaults, then the YAML file named
+// by --config or SB_CONFIG, then SB_* variables, then flags. It returns the
+// arguments left after the flags.
+func Load(name string, args []string, getenv func(string) string) (Config, []string, error) {
+	cfg := Default()
+	file := getenv("SB_CONFIG")
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			file = v
+		} else if (a == "--config" || a == "-config") && i+1 < len(args) {
+			file = args[i+1]
+		}
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, nil, fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return cfg, nil, err
+	}
+	fs := flag.NewFlagSet("switchboard "+name, flag.ContinueOnError)
+	fs.String("config", file, "YAML config file (env SB_CONFIG)")
+	bindFlags(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, fs.Args(), nil
+}
+
+// Validate checks what can be checked without a network.
+func (c *Config) Validate() error {
+	switch {
+	case c.NodeID != "" && !events.ValidToken(c.NodeID):
+		return fmt.Errorf("node_id %q: use 1-64 characters of [A-Za-z0-9_-]", c.NodeID)
+	case c.RTPPortMin < 1 || c.RTPPortMax > 65535 || c.RTPPortMin >= c.RTPPortMax:
+		return fmt.Errorf("rtp ports %d-%d are not a range", c.RTPPortMin, c.RTPPortMax)
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("log_format %q: use text or json", c.LogFormat)
+	}
+	for _, r := range c.Roles {
+		if r != events.RoleMedia && r != events.RoleConference && r != events.RoleDTMF {
+			return fmt.Errorf("unknown role %q: roles are %s", r, strings.Join(events.AllRoles, ", "))
+		}
+	}
+	return nil
+}
+
+// fields walks the config's fields with their keys.
+func fields(cfg *Config, f func(key, flagName, help string, v reflect.Value)) {
+	v := reflect.ValueOf(cfg).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		key := sf.Tag.Get("yaml")
+		fl := sf.Tag.Get("flag")
+		if fl == "" {
+			fl = strings.ReplaceAll(key, "_", "-")
+		}
+		f(key, fl, "env SB_"+strings.ToUpper(key), v.Field(i))
+	}
+}
+
+func applyEnv(cfg *Config, getenv func(string) string) error {
+	var err error
+	fields(cfg, func(key, _, _ string, v reflect.Value) {
+		s := getenv("SB_" + strings.ToUpper(key))
+		if s == "" || err != nil {
+			return
+		}
+		if e := setValue(v, s); e != nil {
+			err = fmt.Errorf("SB_%s: %w", strings.ToUpper(key), e)
+		}
+	})
+	return err
+}
+
+func setValue(v reflect.Value, s string) error {
+	switch v.Interface().(type) {
+	case string:
+		v.SetString(s)
+	case int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(n))
+	case time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(d))
+	case []string:
+		var out []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		v.Set(reflect.ValueOf(out))
+	default:
+		return fmt.Errorf("unsupported type %s", v.Type())
+	}
+	return nil
+}
+
+// value adapts a config field to flag.Value.
+type value struct{ v reflect.Value }
+
+func (f value) String() string {
+	if !f.v.IsValid() {
+		return ""
+	}
+	if s, ok := f.v.Interface().([]string); ok {
+		return strings.Join(s, ",")
+	}
+	return fmt.Sprint(f.v.Interface())
+}
+func (f value) Set(s string) error { return setValue(f.v, s) }
+
+func bindFlags(fs *flag.FlagSet, cfg *Config) {
+	fields(cfg, func(_, name, help string, v reflect.Value) {
+		fs.Var(value{v}, name, help)
+	})
+}
