@@ -40,10 +40,10 @@ type RouterConfig struct {
 // each), checks it against its schema, and forwards it to the owner of the
 // partition its route key hashes to. Every command gets a reply with a code.
 type Router struct {
-	cfg  RouterConfig
-	nc   *nats.Conn
-	log  *slog.Logger
-	met  *routerMetrics
+	cfg RouterConfig
+	nc  *nats.Conn
+	log *slog.Logger
+	met *routerMetrics
 	sem chan struct{}
 
 	mu     sync.Mutex // guards closed and wg.Go against Close's wg.Wait
