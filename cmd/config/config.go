@@ -233,3 +233,11 @@ func bindFlags(fs *flag.FlagSet, cfg *Config) {
 		fs.Var(value{v}, name, help)
 	})
 }
+
+// EnvNames lists every environment variable Load reads, SB_CONFIG included.
+func EnvNames() []string {
+	out := []string{"SB_CONFIG"}
+	var c Config
+	fields(&c, func(key, _, _ string, _ reflect.Value) { out = append(out, "SB_"+strings.ToUpper(key)) })
+	return out
+}
