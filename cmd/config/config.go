@@ -27,48 +27,48 @@ import (
 type Config struct {
 	// NodeID names this process in the cluster (subject-token characters).
 	// Default: the host name plus a short random suffix.
-	NodeID string `yaml:"node_id"`
+	NodeID string `yaml:"node_id" help:"node name in the cluster (default: host name + random suffix)"`
 	// Roles are the worker roles to run (media, conference, dtmf).
-	Roles []string `yaml:"roles"`
+	Roles []string `yaml:"roles" help:"worker roles to run: media,conference,dtmf"`
 	// DataDir holds the embedded NATS server's JetStream store.
-	DataDir string `yaml:"data_dir" flag:"data"`
+	DataDir string `yaml:"data_dir" flag:"data" help:"directory of the embedded NATS JetStream store"`
 	// NATSURL is the NATS cluster to join (comma-separated URLs). Empty
 	// means: run an embedded nats-server.
-	NATSURL string `yaml:"nats_url" flag:"nats"`
+	NATSURL string `yaml:"nats_url" flag:"nats" help:"NATS cluster URL(s), comma-separated; empty runs an embedded nats-server (up only)"`
 	// NATSHost and NATSPort are where the embedded server listens for
 	// clients (the stock `nats` CLI connects to 127.0.0.1:4222 by default).
-	NATSHost string `yaml:"nats_host"`
-	NATSPort int    `yaml:"nats_port"`
+	NATSHost string `yaml:"nats_host" help:"embedded NATS: client listen host"`
+	NATSPort int    `yaml:"nats_port" help:"embedded NATS: client listen port (-1 = random)"`
 	// HTTPAddr serves /metrics, /healthz and, with the edge, the web front.
-	HTTPAddr string `yaml:"http_addr" flag:"http"`
+	HTTPAddr string `yaml:"http_addr" flag:"http" help:"HTTP listen address for /metrics and /healthz"`
 	// SIPHost and SIPPort are where the SIP edge listens (UDP and TCP).
-	SIPHost string `yaml:"sip_host"`
-	SIPPort int    `yaml:"sip_port"`
+	SIPHost string `yaml:"sip_host" help:"SIP listen host (UDP and TCP)"`
+	SIPPort int    `yaml:"sip_port" help:"SIP listen port (UDP and TCP)"`
 	// RTPPortMin and RTPPortMax bound the UDP ports media workers use.
-	RTPPortMin int `yaml:"rtp_port_min"`
-	RTPPortMax int `yaml:"rtp_port_max"`
+	RTPPortMin int `yaml:"rtp_port_min" help:"lowest RTP port"`
+	RTPPortMax int `yaml:"rtp_port_max" help:"highest RTP port"`
 	// Partitions is P, fixed for the life of a cluster (stored in KV).
-	Partitions int `yaml:"partitions"`
+	Partitions int `yaml:"partitions" help:"partitions per role (P); fixed for the life of a cluster"`
 	// VNodes and Probes shape the consistent-hash ring.
-	VNodes int `yaml:"vnodes"`
-	Probes int `yaml:"probes"`
+	VNodes int `yaml:"vnodes" help:"virtual nodes per node on the consistent-hash ring"`
+	Probes int `yaml:"probes" help:"ring lookup probes (multi-probe consistent hashing)"`
 	// HeartbeatInterval is how often a node renews its membership.
-	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval" help:"how often a node renews its membership"`
 	// NodeTimeout is how long a silent node stays a member (2-3 s).
-	NodeTimeout time.Duration `yaml:"node_timeout"`
+	NodeTimeout time.Duration `yaml:"node_timeout" help:"silence after which a node is gone and its partitions are taken over"`
 	// DrainTimeout bounds the hand-over of partitions on SIGTERM.
-	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	DrainTimeout time.Duration `yaml:"drain_timeout" help:"longest SIGTERM waits for partitions to be handed over"`
 	// Replicas of KV buckets and the event stream (3 on a NATS cluster).
-	Replicas int `yaml:"replicas"`
+	Replicas int `yaml:"replicas" help:"replicas of the KV buckets and event stream (3 on a NATS cluster)"`
 	// EventRetention is how long events stay replayable.
-	EventRetention time.Duration `yaml:"event_retention"`
+	EventRetention time.Duration `yaml:"event_retention" help:"how long events stay replayable"`
 	// CommandTimeout bounds how long an owner has to answer a command.
-	CommandTimeout time.Duration `yaml:"command_timeout"`
+	CommandTimeout time.Duration `yaml:"command_timeout" help:"how long a partition owner has to answer a command"`
 	// MaxCommandBytes is the largest command body an edge accepts.
-	MaxCommandBytes int `yaml:"max_command_bytes"`
+	MaxCommandBytes int `yaml:"max_command_bytes" help:"largest command body accepted"`
 	// LogFormat is text or json; LogLevel debug, info, warn or error.
-	LogFormat string `yaml:"log_format"`
-	LogLevel  string `yaml:"log_level"`
+	LogFormat string `yaml:"log_format" help:"text or json"`
+	LogLevel  string `yaml:"log_level" help:"debug, info, warn or error"`
 }
 
 // Default returns the defaults a new user can count on (DESIGN.md).
@@ -166,7 +166,7 @@ func fields(cfg *Config, f func(key, flagName, help string, v reflect.Value)) {
 		if fl == "" {
 			fl = strings.ReplaceAll(key, "_", "-")
 		}
-		f(key, fl, "env SB_"+strings.ToUpper(key), v.Field(i))
+		f(key, fl, sf.Tag.Get("help")+" (env SB_"+strings.ToUpper(key)+")", v.Field(i))
 	}
 }
 
