@@ -14,11 +14,16 @@ func EncodeCallID(callID string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(callID))
 }
 
-// DecodeCallID reverses EncodeCallID.
+// DecodeCallID reverses EncodeCallID. It accepts only tokens EncodeCallID
+// produces, so that one Call-ID has exactly one token: non-zero trailing
+// bits and CR/LF (which the base64 package otherwise ignores) are rejected.
 func DecodeCallID(token string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(token)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadCallIDToken, err)
+	}
+	if base64.RawURLEncoding.EncodedLen(len(b)) != len(token) {
+		return "", fmt.Errorf("%w: %q contains line breaks", ErrBadCallIDToken, token)
 	}
 	return string(b), nil
 }
