@@ -125,19 +125,13 @@ func callID(k int) string {
 	return strconv.FormatUint(uint64(k)*0x9e3779b97f4a7c15>>16, 16) + "-" + strconv.Itoa(k) + "@pc" + strconv.Itoa(k%97) + ".atlanta.example.com"
 }
 
-// TestPartitionDistribution: 200k Call-IDs over 64 partitions put every
-// partition within ±5 % of the mean (3125), and the counts pass Pearson's
-// chi-squared test of uniformity.
-//
-// The ±5 % bound is tight for this many keys: one partition's count has a
-// standard deviation of sqrt(3125) ≈ 56 keys = 1.8 %, so 5 % is about 2.8
-// sigma, and for a perfectly uniform hash roughly one key set in three has
-// some partition beyond it. The keys are fixed, so the test is deterministic
-// (this set peaks at +4.96 %), but changing callID may push one partition
-// just over the bound without anything being wrong; the chi-squared figure
-// then tells whether the spread is still what chance gives.
+// TestPartitionDistribution: 1M Call-IDs over 64 partitions put every
+// partition within ±5 % of the mean, and the counts pass Pearson's
+// chi-squared test of uniformity. With 15625 keys per partition one count's
+// standard deviation is 0.8 %, so ±5 % is over 6 sigma: a failure means the
+// hash is not uniform, not bad luck.
 func TestPartitionDistribution(t *testing.T) {
-	const keys, n = 200_000, 64
+	const keys, n = 1_000_000, 64
 	var count [n]int
 	for k := range keys {
 		count[events.Partition(callID(k), n)]++

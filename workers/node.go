@@ -56,6 +56,7 @@ type Node struct {
 	met   *metrics
 
 	kick      chan struct{} // wakes the loop
+	beat      chan struct{} // asks for a heartbeat now
 	drained   chan struct{} // closed when a drain has handed everything over
 	drainOnce sync.Once
 
@@ -97,6 +98,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, roles []Role, opts ...O
 		roles:   map[string]Role{},
 		log:     slog.Default(),
 		kick:    make(chan struct{}, 1),
+		beat:    make(chan struct{}, 1),
 		drained: make(chan struct{}),
 		owned:   map[string]map[int]*ownership{},
 	}
@@ -299,6 +301,7 @@ func (n *Node) heartbeatLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-n.beat:
 		}
 	}
 }
@@ -618,6 +621,11 @@ func (n *Node) Drain(ctx context.Context) error {
 	n.draining = true
 	n.mu.Unlock()
 	n.log.Info("draining: handing partitions over")
+	// Tell the others at once, so they stop counting us in their rings.
+	select {
+	case n.beat <- struct{}{}:
+	default:
+	}
 	n.wake()
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.DrainTimeout)
 	defer cancel()
