@@ -674,14 +674,3 @@ func (n *Node) publish(e events.Event) {
 		n.log.Debug("event not published", "type", e.Type, "err", err)
 	}
 }
-
-// Members lists the live members this node sees, itself included, sorted
-// by id.
-func (n *Node) Members() []Member {
-	// Read from KV rather than the loop's map: this is called from other
-	// goroutines (HTTP, micro endpoints).
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	ms, _ := ListMembers(ctx, n.st.Nodes)
-	return ms
-}
