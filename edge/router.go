@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-voip/switchboard/events"
@@ -151,7 +152,11 @@ func (r *Router) handle(req micro.Request) {
 }
 
 func (r *Router) forward(req micro.Request, cmd events.Command, verb string, data []byte, start time.Time) {
-	p := events.Partition(cmd.RouteKey(), r.cfg.Partitions)
+	key := cmd.RouteKey()
+	if key == "" {
+		key = nuid.Next() // e.g. a dial with nothing to stay near: any partition
+	}
+	p := events.Partition(key, r.cfg.Partitions)
 	m := nats.NewMsg(events.PartitionCommandSubject(cmd.Role(), p, verb))
 	m.Data = data
 	for k, v := range req.Headers() {

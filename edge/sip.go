@@ -1,0 +1,588 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-voip/switchboard/events"
+)
+
+// SIPConfig configures the SIP edge.
+type SIPConfig struct {
+	// EdgeID names this edge; workers address it on sb.edge.<id>.*.
+	EdgeID string
+	// Host and Port are where UDP and TCP are served (Port 0: any free port).
+	Host string
+	Port int
+	// Partitions is the cluster's partition count P.
+	Partitions int
+	// InviteTimeout bounds how long an INVITE waits for a final response
+	// from its call's owner before the edge answers 408 itself.
+	InviteTimeout time.Duration
+	// RequestTimeout does the same for other requests (RFC 3261 Timer F).
+	RequestTimeout time.Duration
+	// MaxMessageBytes drops larger datagrams before parsing.
+	MaxMessageBytes int
+}
+
+// RFC 3261 §17.1.1.1 timer values.
+const (
+	t1 = 500 * time.Millisecond
+	t2 = 4 * time.Second
+)
+
+// SIPEdge is the stateless SIP front: it keeps transactions (sipgo absorbs
+// retransmissions) but no call state. Every request it receives goes to the
+// owner of its Call-ID's partition; what the owner asks it to send, it sends.
+type SIPEdge struct {
+	cfg    SIPConfig
+	nc     *nats.Conn
+	log    *slog.Logger
+	met    *sipMetrics
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	parser *sip.Parser
+
+	udp     net.PacketConn
+	tcp     net.Listener
+	udpAddr *net.UDPAddr
+
+	txSeq   atomic.Uint64
+	mu      sync.Mutex
+	pending map[string]*pendingTx     // server transactions awaiting the owner's responses
+	invites map[string]*sip.Request   // our INVITE client transactions, for CANCEL (key callID/cseq)
+	acks    map[string]chan struct{}  // 2xx retransmissions waiting for an ACK (key callID/cseq)
+	closed  bool
+
+	wg sync.WaitGroup
+}
+
+type pendingTx struct {
+	tx    sip.ServerTransaction
+	req   *sip.Request
+	final chan struct{}
+	once  sync.Once
+}
+
+type sipMetrics struct {
+	in     *prometheus.CounterVec
+	out    *prometheus.CounterVec
+	errors *prometheus.CounterVec
+}
+
+// NewSIPEdge binds the UDP and TCP sockets (so that their ports are known
+// before Run) and prepares sipgo.
+func NewSIPEdge(nc *nats.Conn, cfg SIPConfig, log *slog.Logger, reg prometheus.Registerer) (*SIPEdge, error) {
+	if cfg.InviteTimeout <= 0 {
+		cfg.InviteTimeout = 3 * time.Minute
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 64 * t1
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = 16 << 10
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	e := &SIPEdge{
+		cfg: cfg, nc: nc, log: log,
+		pending: map[string]*pendingTx{}, invites: map[string]*sip.Request{}, acks: map[string]chan struct{}{},
+		parser: sip.NewParser(),
+		met: &sipMetrics{
+			in: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "sb_sip_requests_received_total", Help: "SIP requests received by this edge, by method.",
+			}, []string{"method"}),
+			out: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "sb_sip_requests_sent_total", Help: "SIP requests sent by this edge for workers, by method.",
+			}, []string{"method"}),
+			errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "sb_sip_errors_total", Help: "SIP messages refused, dropped or failed at the edge, by reason.",
+			}, []string{"reason"}),
+		},
+	}
+	for _, r := range []string{"parse", "malformed", "oversized", "no_owner", "owner_timeout", "late_response", "send_failed"} {
+		e.met.errors.WithLabelValues(r)
+	}
+	if reg != nil {
+		reg.MustRegister(e.met.in, e.met.out, e.met.errors)
+	}
+
+	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	var err error
+	if e.udp, err = net.ListenPacket("udp", addr); err != nil {
+		return nil, fmt.Errorf("SIP UDP %s: %w", addr, err)
+	}
+	e.udpAddr = e.udp.LocalAddr().(*net.UDPAddr)
+	// TCP on the same port as UDP, as phones expect.
+	if e.tcp, err = net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(e.udpAddr.Port))); err != nil {
+		e.udp.Close()
+		return nil, fmt.Errorf("SIP TCP: %w", err)
+	}
+
+	sipLog := slog.New(&countingHandler{next: log.Handler(), errors: e.met.errors})
+	e.ua, err = sipgo.NewUA(
+		sipgo.WithUserAgent("switchboard"),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(e.readFilter),
+		),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
+	)
+	if err != nil {
+		e.closeSockets()
+		return nil, err
+	}
+	e.srv, err = sipgo.NewServer(e.ua, sipgo.WithServerLogger(sipLog))
+	if err != nil {
+		e.closeSockets()
+		return nil, err
+	}
+	host := cfg.Host
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = e.udpAddr.IP.String()
+	}
+	e.client, err = sipgo.NewClient(e.ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(e.udpAddr.Port), sipgo.WithClientLogger(sipLog))
+	if err != nil {
+		e.closeSockets()
+		return nil, err
+	}
+	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.UPDATE, sip.INFO, sip.PRACK, sip.NOTIFY, sip.REFER, sip.MESSAGE} {
+		e.srv.OnRequest(m, e.onRequest)
+	}
+	e.srv.OnOptions(e.onOptions)
+	return e, nil
+}
+
+// UDPAddr is the address SIP is served on (UDP, and TCP on the same port).
+func (e *SIPEdge) UDPAddr() *net.UDPAddr { return e.udpAddr }
+
+func (e *SIPEdge) closeSockets() {
+	if e.udp != nil {
+		e.udp.Close()
+	}
+	if e.tcp != nil {
+		e.tcp.Close()
+	}
+}
+
+// readFilter runs on every datagram or stream read before parsing: it drops
+// oversized input. It never returns an error (that would stop the reader).
+func (e *SIPEdge) readFilter(_ sip.TransportReadProps, data []byte) ([]byte, error) {
+	if len(data) > e.cfg.MaxMessageBytes {
+		e.met.errors.WithLabelValues("oversized").Inc()
+		return nil, nil
+	}
+	return data, nil
+}
+
+// Run serves SIP until ctx is cancelled, then closes the sockets and waits
+// for every transaction and goroutine it started.
+func (e *SIPEdge) Run(ctx context.Context) error {
+	subs := []struct {
+		subject, queue string
+		h              nats.MsgHandler
+	}{
+		{events.EdgeSIPSubject(e.cfg.EdgeID), "", e.onOwnerResponse},
+		{events.EdgeOutSubject(e.cfg.EdgeID), "", e.onSend},
+		{events.EdgeAnyOutSubject, events.EdgeOutQueue, e.onSend},
+	}
+	var nsubs []*nats.Subscription
+	for _, s := range subs {
+		sub, err := e.nc.QueueSubscribe(s.subject, s.queue, s.h)
+		if err != nil {
+			return err
+		}
+		nsubs = append(nsubs, sub)
+	}
+	e.wg.Go(func() { _ = e.srv.ServeUDP(e.udp) })
+	e.wg.Go(func() { _ = e.srv.ServeTCP(e.tcp) })
+	e.log.Info("SIP listening", "udp", e.udpAddr.String(), "tcp", e.tcp.Addr().String())
+
+	<-ctx.Done()
+	for _, s := range nsubs {
+		_ = s.Unsubscribe()
+	}
+	e.mu.Lock()
+	e.closed = true
+	for _, p := range e.pending {
+		p.once.Do(func() { close(p.final) })
+	}
+	for k, ch := range e.acks {
+		close(ch)
+		delete(e.acks, k)
+	}
+	e.mu.Unlock()
+	e.closeSockets()
+	_ = e.ua.Close()
+	e.wg.Wait()
+	return nil
+}
+
+func (e *SIPEdge) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	e.met.in.WithLabelValues("OPTIONS").Inc()
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, PRACK, NOTIFY, REFER, MESSAGE"))
+	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	_ = tx.Respond(res)
+}
+
+// onRequest hands a request to its call's owner and, for requests with a
+// server transaction, relays the owner's responses until the final one.
+func (e *SIPEdge) onRequest(req *sip.Request, tx sip.ServerTransaction) {
+	method := string(req.Method)
+	e.met.in.WithLabelValues(method).Inc()
+	cid := req.CallID()
+	if cid == nil || cid.Value() == "" || req.CSeq() == nil || req.From() == nil || req.To() == nil {
+		e.met.errors.WithLabelValues("malformed").Inc()
+		if tx != nil && !req.IsAck() {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request: missing Call-ID, CSeq, From or To", nil))
+		}
+		return
+	}
+	if req.IsInvite() {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil))
+	}
+	callID := cid.Value()
+	p := events.Partition(callID, e.cfg.Partitions)
+
+	var pt *pendingTx
+	txID := ""
+	if tx != nil && !req.IsAck() {
+		txID = e.cfg.EdgeID + "-" + strconv.FormatUint(e.txSeq.Add(1), 36)
+		pt = &pendingTx{tx: tx, req: req, final: make(chan struct{})}
+		e.mu.Lock()
+		if e.closed {
+			e.mu.Unlock()
+			_ = tx.Respond(serviceUnavailable(req, "edge shutting down"))
+			return
+		}
+		e.pending[txID] = pt
+		e.mu.Unlock()
+		defer func() {
+			e.mu.Lock()
+			delete(e.pending, txID)
+			e.mu.Unlock()
+		}()
+	}
+
+	m := nats.NewMsg(events.PartitionSubject(events.RoleMedia, p, "sip"))
+	m.Data = []byte(req.String())
+	m.Header.Set(events.HdrEdge, e.cfg.EdgeID)
+	m.Header.Set(events.HdrTransport, req.Transport())
+	m.Header.Set(events.HdrSource, req.Source())
+	m.Header.Set(events.HdrKind, events.KindRequest)
+	if txID != "" {
+		m.Header.Set(events.HdrTx, txID)
+	}
+	if _, err := e.nc.RequestMsg(m, 2*time.Second); err != nil {
+		reason := "owner_timeout"
+		if errors.Is(err, nats.ErrNoResponders) {
+			reason = "no_owner"
+		}
+		e.met.errors.WithLabelValues(reason).Inc()
+		if pt != nil {
+			// RFC 3261 §21.5.4: 503 with Retry-After, never a hang.
+			_ = tx.Respond(serviceUnavailable(req, fmt.Sprintf("partition %d: %s", p, reason)))
+		}
+		return
+	}
+	if req.IsAck() {
+		e.stopRetransmit(callID, req.CSeq().SeqNo)
+		return
+	}
+	if req.IsInvite() {
+		// sipgo answers a matching CANCEL itself (200, then 487 on the
+		// INVITE); tell the owner the call was cancelled.
+		tx.OnCancel(func(cancel *sip.Request) {
+			c := nats.NewMsg(m.Subject)
+			c.Data = []byte(cancel.String())
+			c.Header = m.Header
+			c.Header.Set(events.HdrKind, events.KindCancelled)
+			_ = e.nc.PublishMsg(c)
+		})
+	}
+	timeout := e.cfg.RequestTimeout
+	if req.IsInvite() {
+		timeout = e.cfg.InviteTimeout
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-pt.final:
+	case <-tx.Done():
+	case <-t.C:
+		e.met.errors.WithLabelValues("owner_timeout").Inc()
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusRequestTimeout, "Request Timeout", nil))
+	}
+}
+
+func serviceUnavailable(req *sip.Request, why string) *sip.Response {
+	res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable", nil)
+	res.AppendHeader(sip.NewHeader("Retry-After", "1"))
+	res.AppendHeader(sip.NewHeader("Warning", `399 switchboard "`+why+`"`))
+	return res
+}
+
+// onOwnerResponse sends a response the owner made on the server
+// transaction it belongs to.
+func (e *SIPEdge) onOwnerResponse(m *nats.Msg) {
+	e.mu.Lock()
+	pt := e.pending[m.Header.Get(events.HdrTx)]
+	e.mu.Unlock()
+	if pt == nil {
+		e.met.errors.WithLabelValues("late_response").Inc()
+		return
+	}
+	msg, err := e.parser.ParseSIP(m.Data)
+	res, ok := msg.(*sip.Response)
+	if err != nil || !ok {
+		e.log.Warn("owner sent an unparsable response", "err", err)
+		return
+	}
+	if err := pt.tx.Respond(res); err != nil {
+		e.log.Debug("response not sent", "err", err, "status", res.StatusCode)
+	}
+	if res.StatusCode < 200 {
+		return
+	}
+	if res.IsSuccess() && pt.req.IsInvite() && !sip.IsReliable(pt.req.Transport()) {
+		e.retransmit2xx(res)
+	}
+	pt.once.Do(func() { close(pt.final) })
+}
+
+func ackKey(callID string, cseq uint32) string { return callID + "/" + strconv.FormatUint(uint64(cseq), 10) }
+
+// retransmit2xx resends a 2xx to INVITE over UDP until the ACK arrives
+// (RFC 3261 §13.3.1.4, RFC 6026: the transaction layer does not do it).
+func (e *SIPEdge) retransmit2xx(res *sip.Response) {
+	key := ackKey(res.CallID().Value(), res.CSeq().SeqNo)
+	ch := make(chan struct{})
+	e.mu.Lock()
+	if e.closed || e.acks[key] != nil {
+		e.mu.Unlock()
+		return
+	}
+	e.acks[key] = ch
+	e.mu.Unlock()
+	e.wg.Go(func() {
+		defer func() {
+			e.mu.Lock()
+			if e.acks[key] == ch {
+				delete(e.acks, key)
+			}
+			e.mu.Unlock()
+		}()
+		interval, deadline := t1, time.Now().Add(64*t1)
+		t := time.NewTimer(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ch:
+				return
+			case <-t.C:
+			}
+			if time.Now().After(deadline) {
+				return
+			}
+			_ = e.srv.WriteResponse(res)
+			interval = min(2*interval, t2)
+			t.Reset(interval)
+		}
+	})
+}
+
+func (e *SIPEdge) stopRetransmit(callID string, cseq uint32) {
+	key := ackKey(callID, cseq)
+	e.mu.Lock()
+	if ch := e.acks[key]; ch != nil {
+		close(ch)
+		delete(e.acks, key)
+	}
+	e.mu.Unlock()
+}
+
+// onSend takes a request from a worker, sends it, and publishes every
+// response to the call's partition. The worker gets a reply naming this edge
+// (or an error) as soon as the request has been handed to the transport.
+func (e *SIPEdge) onSend(m *nats.Msg) {
+	msg, err := e.parser.ParseSIP(m.Data)
+	req, ok := msg.(*sip.Request)
+	if err != nil || !ok {
+		e.replySend(m, fmt.Errorf("not a SIP request: %v", err))
+		return
+	}
+	if d := m.Header.Get("Sb-Destination"); d != "" {
+		req.SetDestination(d)
+	}
+	if req.Transport() == "UDP" || req.Transport() == "" {
+		req.Laddr = sip.Addr{IP: e.udpAddr.IP, Port: e.udpAddr.Port}
+	}
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		e.replySend(m, errors.New("edge shutting down"))
+		return
+	}
+	e.wg.Go(func() { e.send(m, req) })
+}
+
+func (e *SIPEdge) replySend(m *nats.Msg, err error) {
+	r := nats.NewMsg(m.Reply)
+	r.Header.Set(events.HdrEdge, e.cfg.EdgeID)
+	if err != nil {
+		e.met.errors.WithLabelValues("send_failed").Inc()
+		r.Header.Set(events.HdrError, err.Error())
+	}
+	if m.Reply != "" {
+		_ = e.nc.PublishMsg(r)
+	}
+}
+
+func (e *SIPEdge) send(m *nats.Msg, req *sip.Request) {
+	e.met.out.WithLabelValues(string(req.Method)).Inc()
+	callID := req.CallID().Value()
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.InviteTimeout+time.Minute)
+	defer cancel()
+	switch {
+	case req.IsAck():
+		e.replySend(m, e.client.WriteRequest(req, sipgo.ClientRequestAddVia))
+		return
+	case req.IsCancel():
+		e.mu.Lock()
+		inv := e.invites[ackKey(callID, req.CSeq().SeqNo)]
+		e.mu.Unlock()
+		if inv == nil {
+			e.replySend(m, errors.New("no INVITE transaction to cancel on this edge"))
+			return
+		}
+		// RFC 3261 §9.1: CANCEL copies the INVITE's Via, so it matches.
+		req = cancelFor(inv)
+		tx, err := e.client.TransactionRequest(ctx, req, func(*sipgo.Client, *sip.Request) error { return nil })
+		e.replySend(m, err)
+		if err == nil {
+			select {
+			case <-tx.Done():
+			case <-ctx.Done():
+			}
+			tx.Terminate()
+		}
+		return
+	}
+	tx, err := e.client.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
+	e.replySend(m, err)
+	if err != nil {
+		return
+	}
+	defer tx.Terminate()
+	key := ackKey(callID, req.CSeq().SeqNo)
+	if req.IsInvite() {
+		e.mu.Lock()
+		e.invites[key] = req
+		e.mu.Unlock()
+		defer func() {
+			e.mu.Lock()
+			delete(e.invites, key)
+			e.mu.Unlock()
+		}()
+	}
+	p := events.Partition(callID, e.cfg.Partitions)
+	publish := func(res *sip.Response) {
+		out := nats.NewMsg(events.PartitionSubject(events.RoleMedia, p, "sip"))
+		out.Data = []byte(res.String())
+		out.Header.Set(events.HdrEdge, e.cfg.EdgeID)
+		out.Header.Set(events.HdrKind, events.KindResponse)
+		out.Header.Set(events.HdrTransport, req.Transport())
+		if err := e.nc.PublishMsg(out); err != nil {
+			e.log.Debug("response not relayed", "err", err)
+		}
+	}
+	for {
+		select {
+		case res := <-tx.Responses():
+			publish(res)
+			if res.StatusCode >= 200 {
+				return
+			}
+		case <-tx.Done():
+			// Timer B/F fired or the transport failed: tell the worker with a
+			// 408 as RFC 3261 §8.1.3.1 says a UAC should treat it.
+			res := sip.NewResponseFromRequest(req, sip.StatusRequestTimeout, "Request Timeout", nil)
+			publish(res)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// countingHandler counts sipgo's parse and validation failures (which it
+// only logs) and logs them at debug level, so junk from the network cannot
+// flood the log.
+type countingHandler struct {
+	next   slog.Handler
+	errors *prometheus.CounterVec
+}
+
+func (h *countingHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError || h.next.Enabled(ctx, l)
+}
+
+func (h *countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		switch r.Message {
+		case "failed to parse":
+			h.errors.WithLabelValues("parse").Inc()
+		case "Server tx failed to handle request":
+			h.errors.WithLabelValues("malformed").Inc()
+		}
+		r = slog.NewRecord(r.Time, slog.LevelDebug, r.Message, r.PC)
+		if !h.next.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+	}
+	return h.next.Handle(ctx, r)
+}
+
+func (h *countingHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return &countingHandler{next: h.next.WithAttrs(a), errors: h.errors}
+}
+
+func (h *countingHandler) WithGroup(g string) slog.Handler {
+	return &countingHandler{next: h.next.WithGroup(g), errors: h.errors}
+}
+
+// cancelFor builds the CANCEL of an INVITE (RFC 3261 §9.1): same
+// Request-URI, Call-ID, From, To and CSeq number, and only the INVITE's top
+// Via, so that the server matches it to the INVITE's transaction.
+func cancelFor(inv *sip.Request) *sip.Request {
+	c := sip.NewRequest(sip.CANCEL, inv.Recipient)
+	c.AppendHeader(sip.HeaderClone(inv.Via()))
+	sip.CopyHeaders("Route", inv, c)
+	c.AppendHeader(sip.HeaderClone(inv.From()))
+	c.AppendHeader(sip.HeaderClone(inv.To()))
+	c.AppendHeader(sip.HeaderClone(inv.CallID()))
+	c.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
+	mf := sip.MaxForwardsHeader(70)
+	c.AppendHeader(&mf)
+	c.SetBody(nil)
+	c.SetTransport(inv.Transport())
+	c.SetDestination(inv.Destination())
+	c.Laddr = inv.Laddr
+	return c
+}
