@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,10 @@ type SIPConfig struct {
 	// Host and Port are where UDP and TCP are served (Port 0: any free port).
 	Host string
 	Port int
+	// Advertise is the host put in Via and Contact headers (the address
+	// phones reach this edge at). Default: Host, or the primary address
+	// when Host is unspecified.
+	Advertise string
 	// Partitions is the cluster's partition count P.
 	Partitions int
 	// InviteTimeout bounds how long an INVITE waits for a final response
@@ -59,12 +64,14 @@ type SIPEdge struct {
 	udp     net.PacketConn
 	tcp     net.Listener
 	udpAddr *net.UDPAddr
+	// advertise is the host of our Via and Contact headers.
+	advertise string
 
 	txSeq   atomic.Uint64
 	mu      sync.Mutex
-	pending map[string]*pendingTx     // server transactions awaiting the owner's responses
-	invites map[string]*sip.Request   // our INVITE client transactions, for CANCEL (key callID/cseq)
-	acks    map[string]chan struct{}  // 2xx retransmissions waiting for an ACK (key callID/cseq)
+	pending map[string]*pendingTx    // server transactions awaiting the owner's responses
+	invites map[string]*sip.Request  // our INVITE client transactions, for CANCEL (key callID/cseq)
+	acks    map[string]chan struct{} // 2xx retransmissions waiting for an ACK (key callID/cseq)
 	closed  bool
 
 	wg sync.WaitGroup
@@ -151,10 +158,14 @@ func NewSIPEdge(nc *nats.Conn, cfg SIPConfig, log *slog.Logger, reg prometheus.R
 		e.closeSockets()
 		return nil, err
 	}
-	host := cfg.Host
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = e.udpAddr.IP.String()
+	host := cfg.Advertise
+	if host == "" {
+		host = cfg.Host
+		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			host = PrimaryIP().String()
+		}
 	}
+	e.advertise = host
 	e.client, err = sipgo.NewClient(e.ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(e.udpAddr.Port), sipgo.WithClientLogger(sipLog))
 	if err != nil {
 		e.closeSockets()
@@ -353,6 +364,7 @@ func (e *SIPEdge) onOwnerResponse(m *nats.Msg) {
 		e.log.Warn("owner sent an unparsable response", "err", err)
 		return
 	}
+	e.fixContact(res, pt.req.Transport())
 	if err := pt.tx.Respond(res); err != nil {
 		e.log.Debug("response not sent", "err", err, "status", res.StatusCode)
 	}
@@ -365,7 +377,9 @@ func (e *SIPEdge) onOwnerResponse(m *nats.Msg) {
 	pt.once.Do(func() { close(pt.final) })
 }
 
-func ackKey(callID string, cseq uint32) string { return callID + "/" + strconv.FormatUint(uint64(cseq), 10) }
+func ackKey(callID string, cseq uint32) string {
+	return callID + "/" + strconv.FormatUint(uint64(cseq), 10)
+}
 
 // retransmit2xx resends a 2xx to INVITE over UDP until the ACK arrives
 // (RFC 3261 §13.3.1.4, RFC 6026: the transaction layer does not do it).
@@ -432,6 +446,7 @@ func (e *SIPEdge) onSend(m *nats.Msg) {
 	if req.Transport() == "UDP" || req.Transport() == "" {
 		req.Laddr = sip.Addr{IP: e.udpAddr.IP, Port: e.udpAddr.Port}
 	}
+	e.fixContact(req, req.Transport())
 	e.mu.Lock()
 	closed := e.closed
 	e.mu.Unlock()
@@ -585,4 +600,28 @@ func cancelFor(inv *sip.Request) *sip.Request {
 	c.SetDestination(inv.Destination())
 	c.Laddr = inv.Laddr
 	return c
+}
+
+func (e *SIPEdge) fixContact(m interface{ Contact() *sip.ContactHeader }, transport string) {
+	h := m.Contact()
+	if h == nil || h.Address.Host != events.ContactPlaceholder {
+		return
+	}
+	h.Address.Host = e.advertise
+	h.Address.Port = e.udpAddr.Port
+	if t := strings.ToLower(transport); t != "" && t != "udp" {
+		h.Address.UriParams = sip.NewParams()
+		h.Address.UriParams.Add("transport", t)
+	}
+}
+
+// PrimaryIP is the address this host uses to reach the outside (found with a
+// route lookup; nothing is sent), or 127.0.0.1 when there is no route.
+func PrimaryIP() net.IP {
+	c, err := net.Dial("udp", "192.0.2.1:9") // TEST-NET-1: only routed, never sent to
+	if err != nil {
+		return net.IPv4(127, 0, 0, 1)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP
 }

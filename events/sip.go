@@ -28,6 +28,11 @@ const (
 	// HdrError carries an edge's reason when it could not send a request.
 	HdrError = "Sb-Error"
 
+	// ContactPlaceholder is the Contact host workers write: only the edge
+	// that sends a message knows the address the far end can reach the
+	// platform at, so it puts its own there.
+	ContactPlaceholder = "edge.invalid"
+
 	KindRequest   = "request"
 	KindResponse  = "response"
 	KindCancelled = "cancelled"

@@ -13,8 +13,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,7 @@ import (
 	"github.com/switchboard-voip/switchboard/edge"
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/workers"
+	"github.com/switchboard-voip/switchboard/workers/media"
 )
 
 // Version is the binary's version (semver, as micro requires); set with
@@ -57,6 +60,8 @@ type App struct {
 	nc      *nats.Conn
 	node    *workers.Node
 	router  *edge.Router
+	sipEdge *edge.SIPEdge
+	media   *media.Role
 	svc     micro.Service
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -121,12 +126,40 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (a
 	if mode.Edge {
 		labels = append(labels, "edge")
 	}
+	advertise := cfg.SIPAdvertise
+	if advertise == "" {
+		advertise = cfg.SIPHost
+		if ip := net.ParseIP(advertise); ip == nil || ip.IsUnspecified() {
+			advertise = edge.PrimaryIP().String()
+		}
+	}
+	var roles []workers.Role
+	if slices.Contains(mode.Roles, events.RoleMedia) {
+		mediaIP := cfg.MediaIP
+		if mediaIP == "" {
+			mediaIP = advertise
+		}
+		ip, err := netip.ParseAddr(mediaIP)
+		if err != nil {
+			return nil, fmt.Errorf("media_ip %q is not an IP address", mediaIP)
+		}
+		a.media, err = media.New(ctx, a.nc, media.Config{
+			NodeID: cfg.NodeID, Partitions: cfg.Partitions, MediaIP: ip,
+			RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
+			EchoUser: cfg.EchoUser, ConferencePrefix: cfg.ConferencePrefix,
+			RingTimeout: cfg.RingTimeout, MediaTimeout: cfg.MediaTimeout, Replicas: cfg.Replicas,
+		}, a.log, a.reg)
+		if err != nil {
+			return nil, err
+		}
+		roles = append(roles, a.media)
+	}
 	a.node, err = workers.New(ctx, a.nc, workers.Config{
 		NodeID: cfg.NodeID, Roles: mode.Roles, Labels: labels, Partitions: cfg.Partitions,
 		VNodes: cfg.VNodes, Probes: cfg.Probes, HeartbeatInterval: cfg.HeartbeatInterval,
 		NodeTimeout: cfg.NodeTimeout, DrainTimeout: cfg.DrainTimeout, Replicas: cfg.Replicas,
 		EventRetention: cfg.EventRetention, Version: Version, HTTPAddr: cfg.HTTPAddr,
-	}, nil, workers.WithLogger(a.log), workers.WithRegisterer(a.reg))
+	}, roles, workers.WithLogger(a.log), workers.WithRegisterer(a.reg))
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +187,12 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (a
 			return nil, err
 		}
 		if err := a.router.AddTo(a.svc); err != nil {
+			return nil, err
+		}
+		a.sipEdge, err = edge.NewSIPEdge(a.nc, edge.SIPConfig{
+			EdgeID: cfg.NodeID, Host: cfg.SIPHost, Port: cfg.SIPPort, Advertise: advertise, Partitions: cfg.Partitions,
+		}, a.log, a.reg)
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -216,6 +255,15 @@ func (a *App) NATSURL() string {
 	return a.cfg.NATSURL
 }
 
+// SIPAddr is the address SIP is served on (UDP and TCP), if this process
+// runs an edge.
+func (a *App) SIPAddr() string {
+	if a.sipEdge == nil {
+		return ""
+	}
+	return a.sipEdge.UDPAddr().String()
+}
+
 // HTTPAddr is the address the HTTP server listens on.
 func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
 
@@ -230,7 +278,7 @@ func (a *App) Ready() bool { return a.nc.IsConnected() && a.node.Ready() }
 func (a *App) Run(ctx context.Context) error {
 	a.log.Info("switchboard running",
 		"version", Version, "nats", a.NATSURL(), "embedded_nats", a.srv != nil,
-		"http", "http://"+a.HTTPAddr(), "roles", strings.Join(a.mode.Roles, ","), "edge", a.mode.Edge,
+		"http", "http://"+a.HTTPAddr(), "sip", a.SIPAddr(), "roles", strings.Join(a.mode.Roles, ","), "edge", a.mode.Edge,
 		"partitions", a.cfg.Partitions)
 	if a.srv != nil {
 		a.log.Info("embedded NATS listening; try: nats micro ls", "url", a.srv.ClientURL(), "jetstream_dir", filepath.Join(a.cfg.DataDir, "nats"))
@@ -246,6 +294,11 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { a.watchGauges(nodeCtx) })
+	sipCtx, stopSIP := context.WithCancel(context.WithoutCancel(ctx))
+	var sipWG sync.WaitGroup
+	if a.sipEdge != nil {
+		sipWG.Go(func() { _ = a.sipEdge.Run(sipCtx) })
+	}
 
 	var err error
 	select {
@@ -261,6 +314,11 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stopNode()
 	wg.Wait()
+	stopSIP()
+	sipWG.Wait()
+	if a.media != nil {
+		a.media.Close()
+	}
 	a.close()
 	if err == nil {
 		err = nodeErr

@@ -44,6 +44,19 @@ type Config struct {
 	// SIPHost and SIPPort are where the SIP edge listens (UDP and TCP).
 	SIPHost string `yaml:"sip_host" help:"SIP listen host (UDP and TCP)"`
 	SIPPort int    `yaml:"sip_port" help:"SIP listen port (UDP and TCP)"`
+	// SIPAdvertise is the host phones reach this edge at, written in Via
+	// and Contact headers.
+	SIPAdvertise string `yaml:"sip_advertise" help:"host written in Via/Contact (default: sip_host, or this host's primary address)"`
+	// MediaIP is where RTP is bound and what SDP advertises.
+	MediaIP string `yaml:"media_ip" help:"address RTP binds to and SDP advertises (default: the SIP advertised address)"`
+	// EchoUser is the Request-URI user answered with an audio echo.
+	EchoUser string `yaml:"echo_user" help:"Request-URI user that gets the echo route"`
+	// ConferencePrefix is the Request-URI user prefix of conference rooms.
+	ConferencePrefix string `yaml:"conference_prefix" help:"Request-URI user prefix that joins conference <rest>"`
+	// RingTimeout is how long an inbound call waits for an answer command.
+	RingTimeout time.Duration `yaml:"ring_timeout" help:"how long an unrouted inbound call rings waiting for an answer command before 480"`
+	// MediaTimeout hangs up answered calls without RTP for this long.
+	MediaTimeout time.Duration `yaml:"media_timeout" help:"hang up an answered call that received no RTP/RTCP for this long"`
 	// RTPPortMin and RTPPortMax bound the UDP ports media workers use.
 	RTPPortMin int `yaml:"rtp_port_min" help:"lowest RTP port"`
 	RTPPortMax int `yaml:"rtp_port_max" help:"highest RTP port"`
@@ -81,6 +94,10 @@ func Default() Config {
 		HTTPAddr:          ":8080",
 		SIPHost:           "0.0.0.0",
 		SIPPort:           5060,
+		EchoUser:          "echo",
+		ConferencePrefix:  "conf-",
+		RingTimeout:       30 * time.Second,
+		MediaTimeout:      30 * time.Second,
 		RTPPortMin:        10000,
 		RTPPortMax:        20000,
 		Partitions:        events.DefaultPartitions,

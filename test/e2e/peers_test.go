@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voip/switchboard/workers/media/g711"
+)
+
+// needTools skips the test when a peer is missing on a developer's machine,
+// and fails it in CI, where `make test` installs every peer.
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is not installed; test/install-peers.sh installs it", tool)
+			}
+			t.Skipf("%s is not installed (run test/install-peers.sh)", tool)
+		}
+	}
+}
+
+// sippDir prepares a working directory for sipp: the scenarios of
+// testdata, a 1 kHz µ-law tone for rtp_stream, and sipp's pcap folder.
+func sippDir(t *testing.T, toneSeconds float64, freq int) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"uac_echo.xml"} {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sox := exec.Command("sox", "-n", "-r", "8000", "-c", "1", "-t", "ul", filepath.Join(dir, "tone.ulaw"),
+		"synth", strconv.FormatFloat(toneSeconds, 'f', -1, 64), "sine", itoa(freq), "vol", "0.5")
+	if out, err := sox.CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v\n%s", err, out)
+	}
+	_ = os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap"))
+	return dir
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// sipp runs sipp to completion (bounded by timeout) and returns its exit
+// code and output.
+func sipp(t *testing.T, dir string, timeout time.Duration, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sipp", append(args, "-nostdin", "-timeout", itoa(int(timeout.Seconds())))...)
+	cmd.Dir = dir
+	out, _ := cmd.CombinedOutput()
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// capture records UDP payloads on the loopback interface with tshark.
+type capture struct {
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	done chan struct{}
+}
+
+// startCapture begins capturing packets that match a BPF filter and
+// returns once tshark is capturing.
+func startCapture(t *testing.T, filter string, maxDuration time.Duration) *capture {
+	t.Helper()
+	c := &capture{done: make(chan struct{})}
+	c.cmd = exec.Command("tshark", "-l", "-n", "-i", "lo", "-f", filter, "-a", "duration:"+itoa(int(maxDuration.Seconds())),
+		"-T", "fields", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "udp.payload")
+	c.cmd.Stdout = &c.out
+	stderr, _ := c.cmd.StderrPipe()
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	ready := make(chan struct{})
+	var once sync.Once
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Capturing on") {
+				once.Do(func() { close(ready) })
+			}
+		}
+		once.Do(func() { close(ready) })
+	}()
+	go func() { _ = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() { c.stop() })
+	select {
+	case <-ready:
+	case <-time.After(15 * time.Second):
+		t.Fatal("tshark did not start capturing")
+	}
+	return c
+}
+
+func (c *capture) stop() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+type udpPacket struct {
+	src, dst string
+	payload  []byte
+}
+
+// packets stops the capture and returns what it saw.
+func (c *capture) packets() []udpPacket {
+	c.stop()
+	var out []udpPacket
+	for _, line := range strings.Split(c.out.String(), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 3 {
+			continue
+		}
+		b, err := hex.DecodeString(strings.ReplaceAll(f[2], ":", ""))
+		if err != nil {
+			continue
+		}
+		out = append(out, udpPacket{src: f[0], dst: f[1], payload: b})
+	}
+	return out
+}
+
+// rtpAudio concatenates the µ-law payloads (RTP PT 0) of packets, in order.
+func rtpAudio(pkts []udpPacket) []int16 {
+	var pcm []int16
+	for _, p := range pkts {
+		b := p.payload
+		if len(b) < 12 || b[0]>>6 != 2 || b[1]&0x7f != 0 {
+			continue
+		}
+		hdr := 12 + 4*int(b[0]&0x0f)
+		if len(b) <= hdr {
+			continue
+		}
+		dst := make([]int16, len(b)-hdr)
+		g711.DecodeUlaw(dst, b[hdr:])
+		pcm = append(pcm, dst...)
+	}
+	return pcm
+}
+
+// peakFrequency returns the strongest frequency between 100 and 3500 Hz
+// (10 Hz steps, Goertzel) and the signal's RMS level in dBFS.
+func peakFrequency(pcm []int16, rate float64) (float64, float64) {
+	if len(pcm) == 0 {
+		return 0, math.Inf(-1)
+	}
+	var sq float64
+	for _, s := range pcm {
+		sq += float64(s) * float64(s)
+	}
+	rms := 20 * math.Log10(math.Sqrt(sq/float64(len(pcm)))/32768)
+	best, bestPow := 0.0, -1.0
+	for f := 100.0; f <= 3500; f += 10 {
+		w := 2 * math.Pi * f / rate
+		coeff := 2 * math.Cos(w)
+		var s1, s2 float64
+		for _, x := range pcm {
+			s := float64(x) + coeff*s1 - s2
+			s2, s1 = s1, s
+		}
+		pow := s1*s1 + s2*s2 - coeff*s1*s2
+		if pow > bestPow {
+			best, bestPow = f, pow
+		}
+	}
+	return best, rms
+}

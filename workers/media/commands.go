@@ -1,0 +1,244 @@
+package media
+
+import (
+	"container/list"
+	"encoding/json"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/nats-io/nats.go"
+
+	"github.com/switchboard-voip/switchboard/events"
+)
+
+// HandleCommand implements workers.Role: the call commands.
+func (r *Role) HandleCommand(p int, verb string, msg *nats.Msg) bool {
+	cmd := events.NewCommand(verb)
+	if cmd == nil || verb == "locate" {
+		return false
+	}
+	pt := r.part(p)
+	if pt == nil {
+		return false
+	}
+	reply := &pendingReply{msg: msg, node: r.cfg.NodeID, p: p}
+	if err := json.Unmarshal(msg.Data, cmd); err != nil {
+		reply.reply(events.CodeBadRequest, err.Error())
+		return true
+	}
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+
+	if k := idemKeyOf(cmd); k != "" {
+		idemKey := verb + "/" + k
+		if prev, ok := pt.idem.get(idemKey); ok {
+			reply.raw(prev)
+			return true
+		}
+		reply.remember = func(b []byte) { pt.idem.put(idemKey, b) }
+	}
+
+	if d, ok := cmd.(*events.Dial); ok {
+		c, code, reason := r.dial(pt, d)
+		rep := events.DialReply{Reply: reply.base(code, reason)}
+		if c != nil {
+			rep.CallID = c.ID
+		}
+		reply.json(rep)
+		return true
+	}
+	callID := cmd.RouteKey()
+	c := pt.calls[callID]
+	if c == nil {
+		reply.reply(events.CodeNotFound, "no call "+callID)
+		return true
+	}
+	switch cmd := cmd.(type) {
+	case *events.Answer:
+		if c.Direction != events.DirectionInbound || c.State != StateRinging {
+			reply.reply(409, "call is "+c.State+", not ringing")
+			return true
+		}
+		r.answer(pt, c)
+		reply.reply(events.CodeOK, "answered")
+	case *events.Reject:
+		if c.State != StateRinging {
+			reply.reply(409, "call is "+c.State+", not ringing")
+			return true
+		}
+		code := cmd.Code
+		if code == 0 {
+			code = sip.StatusBusyHere
+		}
+		if code < 400 || code > 699 {
+			reply.reply(events.CodeBadRequest, "code must be 400-699")
+			return true
+		}
+		r.respond(c.inviteIn, r.response(c, c.inviteReq, code, sipReason(code), nil))
+		r.end(pt, c, statusOf(code), code, "rejected", events.ByApp)
+		reply.reply(events.CodeOK, "rejected")
+	case *events.Hangup:
+		r.hangup(pt, c, events.ByApp)
+		reply.reply(events.CodeOK, "hung up")
+	case *events.Bridge:
+		peer := pt.calls[cmd.PeerCallID]
+		if peer == nil {
+			reply.reply(events.CodeNotFound, "no call "+cmd.PeerCallID+" in this partition")
+			return true
+		}
+		reply.reply(r.bridge(pt, c, peer))
+	case *events.Unbridge:
+		if c.Peer == "" {
+			reply.reply(409, "call is not bridged")
+			return true
+		}
+		r.unbridge(pt, c)
+		reply.reply(events.CodeOK, "unbridged")
+	case *events.Hold, *events.Unhold:
+		_, hold := cmd.(*events.Hold)
+		if c.State != StateAnswered {
+			reply.reply(409, "call is "+c.State+", not answered")
+			return true
+		}
+		if c.HeldApp == hold {
+			reply.reply(events.CodeOK, "already so")
+			return true
+		}
+		c.HeldApp = hold
+		reply.onDone = func(res *sip.Response) {
+			if res.IsSuccess() {
+				r.publish(pt, c, &events.CallHeld{Held: hold, By: events.ByApp})
+				reply.reply(events.CodeOK, res.Reason)
+				return
+			}
+			c.HeldApp = !hold
+			reply.reply(res.StatusCode, "re-INVITE refused: "+res.Reason)
+		}
+		r.reinvite(pt, c, reply)
+	default:
+		return false
+	}
+	return true
+}
+
+func idemKeyOf(cmd events.Command) string {
+	switch c := cmd.(type) {
+	case *events.Dial:
+		return c.IdempotencyKey
+	case *events.Answer:
+		return c.IdempotencyKey
+	case *events.Reject:
+		return c.IdempotencyKey
+	case *events.Hangup:
+		return c.IdempotencyKey
+	case *events.Bridge:
+		return c.IdempotencyKey
+	case *events.Unbridge:
+		return c.IdempotencyKey
+	case *events.Hold:
+		return c.IdempotencyKey
+	case *events.Unhold:
+		return c.IdempotencyKey
+	}
+	return ""
+}
+
+func sipReason(code int) string {
+	switch code {
+	case 486:
+		return "Busy Here"
+	case 480:
+		return "Temporarily Unavailable"
+	case 603:
+		return "Decline"
+	case 404:
+		return "Not Found"
+	default:
+		return "Rejected"
+	}
+}
+
+// pendingReply answers a command, possibly later (when a re-INVITE's final
+// response arrives), exactly once.
+type pendingReply struct {
+	msg      *nats.Msg
+	node     string
+	p        int
+	sent     bool
+	remember func([]byte)
+	onDone   func(*sip.Response)
+}
+
+func (p *pendingReply) base(code int, reason string) events.Reply {
+	part := p.p
+	return events.Reply{Code: code, Reason: reason, Node: p.node, Partition: &part}
+}
+
+func (p *pendingReply) reply(code int, reason string) { p.json(p.base(code, reason)) }
+
+func (p *pendingReply) json(v any) {
+	b, _ := json.Marshal(v)
+	p.raw(b)
+	if p.remember != nil {
+		p.remember(b)
+	}
+}
+
+func (p *pendingReply) raw(b []byte) {
+	if p.sent {
+		return
+	}
+	p.sent = true
+	_ = p.msg.Respond(b)
+}
+
+func (p *pendingReply) done(res *sip.Response) {
+	if p.onDone != nil {
+		p.onDone(res)
+	}
+}
+
+// idempotency remembers the replies of commands that carried an
+// idempotency key, bounded in count and age.
+type idempotency struct {
+	max   int
+	ttl   time.Duration
+	order *list.List
+	items map[string]*list.Element
+}
+
+type idemEntry struct {
+	key   string
+	reply []byte
+	at    time.Time
+}
+
+func newIdempotency(max int, ttl time.Duration) *idempotency {
+	return &idempotency{max: max, ttl: ttl, order: list.New(), items: map[string]*list.Element{}}
+}
+
+func (m *idempotency) get(k string) ([]byte, bool) {
+	e := m.items[k]
+	if e == nil {
+		return nil, false
+	}
+	ent := e.Value.(*idemEntry)
+	if time.Since(ent.at) > m.ttl {
+		m.order.Remove(e)
+		delete(m.items, k)
+		return nil, false
+	}
+	return ent.reply, true
+}
+
+func (m *idempotency) put(k string, b []byte) {
+	if e := m.items[k]; e != nil {
+		m.order.Remove(e)
+	}
+	m.items[k] = m.order.PushFront(&idemEntry{key: k, reply: b, at: time.Now()})
+	for m.order.Len() > m.max {
+		last := m.order.Back()
+		m.order.Remove(last)
+		delete(m.items, last.Value.(*idemEntry).key)
+	}
+}

@@ -1,0 +1,342 @@
+// Package media is the media worker role: a back-to-back user agent that
+// owns the calls of its partitions. It answers and places SIP calls through
+// the edges, negotiates SDP, runs the RTP of each leg (echo, bridging with
+// PCMU/PCMA transcoding), publishes call events, executes call commands, and
+// writes every fact needed to continue a call to JetStream KV.
+//
+// Concurrency: every entry point of a partition (SIP message, command,
+// timer) runs under that partition's mutex, so a call's state is only ever
+// touched by one goroutine at a time. RTP runs on each session's own
+// goroutine and only reads the atomically published forwarding target.
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/workers"
+	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
+)
+
+// BucketCalls is the KV bucket of call state; keys are "<partition>.<encoded call-id>".
+const BucketCalls = "sb_calls"
+
+// Config of the media role.
+type Config struct {
+	// NodeID is the node running the role (for events).
+	NodeID string
+	// Partitions is P.
+	Partitions int
+	// MediaIP is the address RTP is bound to and advertised in SDP.
+	MediaIP netip.Addr
+	// RTPPortMin and RTPPortMax bound the RTP ports.
+	RTPPortMin, RTPPortMax int
+	// EchoUser is the Request-URI user that gets the echo route ("echo").
+	EchoUser string
+	// ConferencePrefix is the Request-URI user prefix of conference rooms.
+	ConferencePrefix string
+	// RingTimeout is how long an inbound call rings waiting for an answer
+	// command before it is refused with 480.
+	RingTimeout time.Duration
+	// MediaTimeout hangs up an answered call that received no RTP or RTCP
+	// for this long (calls on hold excepted).
+	MediaTimeout time.Duration
+	// StatsInterval is how often call.media_stats is published.
+	StatsInterval time.Duration
+	// Replicas of the calls bucket.
+	Replicas int
+}
+
+// Role is the media worker role.
+type Role struct {
+	workers.BaseRole
+	cfg    Config
+	nc     *nats.Conn
+	kv     jetstream.KeyValue
+	ports  *rtpsession.Ports
+	log    *slog.Logger
+	met    *metrics
+	parser *sip.Parser
+
+	mu    sync.Mutex
+	parts map[int]*partition
+
+	wg sync.WaitGroup // goroutines sending to edges, partition tickers
+}
+
+type metrics struct {
+	calls    *prometheus.GaugeVec
+	started  *prometheus.CounterVec
+	ended    *prometheus.CounterVec
+	sipBad   prometheus.Counter
+	rtpIn    prometheus.CounterFunc
+	rtpOut   prometheus.CounterFunc
+	rtpBad   prometheus.CounterFunc
+	counters *rtpsession.Counters
+}
+
+// New builds the media role. It creates the calls bucket.
+func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Role, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.EchoUser == "" {
+		cfg.EchoUser = "echo"
+	}
+	if cfg.ConferencePrefix == "" {
+		cfg.ConferencePrefix = "conf-"
+	}
+	if cfg.RingTimeout <= 0 {
+		cfg.RingTimeout = 30 * time.Second
+	}
+	if cfg.MediaTimeout <= 0 {
+		cfg.MediaTimeout = 30 * time.Second
+	}
+	if cfg.StatsInterval <= 0 {
+		cfg.StatsInterval = 5 * time.Second
+	}
+	if cfg.Replicas < 1 {
+		cfg.Replicas = 1
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: BucketCalls, Description: "switchboard calls: everything needed to continue a call",
+		History: 1, Replicas: cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", BucketCalls, err)
+	}
+	ports, err := rtpsession.NewPorts(cfg.RTPPortMin, cfg.RTPPortMax)
+	if err != nil {
+		return nil, err
+	}
+	counters := &rtpsession.Counters{}
+	r := &Role{
+		BaseRole: workers.BaseRole{RoleName: events.RoleMedia},
+		cfg:      cfg, nc: nc, kv: kv, ports: ports, log: log, parser: sip.NewParser(),
+		parts: map[int]*partition{},
+		met: &metrics{
+			calls: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+				Name: "sb_calls_active", Help: "Calls this node owns, by direction.",
+			}, []string{"direction"}),
+			started: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "sb_calls_started_total", Help: "Calls created on this node, by direction.",
+			}, []string{"direction"}),
+			ended: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "sb_calls_completed_total", Help: "Calls ended on this node, by status.",
+			}, []string{"status"}),
+			sipBad: prometheus.NewCounter(prometheus.CounterOpts{
+				Name: "sb_media_sip_bad_total", Help: "SIP messages a media worker could not parse or use.",
+			}),
+			counters: counters,
+		},
+	}
+	r.met.rtpIn = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sb_rtp_packets_received_total", Help: "RTP packets received by this node's calls."},
+		func() float64 { return float64(counters.PacketsIn.Load()) })
+	r.met.rtpOut = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sb_rtp_packets_sent_total", Help: "RTP packets sent by this node's calls."},
+		func() float64 { return float64(counters.PacketsOut.Load()) })
+	r.met.rtpBad = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sb_rtp_malformed_total", Help: "Malformed RTP/RTCP datagrams dropped."},
+		func() float64 { return float64(counters.Malformed.Load()) })
+	if reg != nil {
+		reg.MustRegister(r.met.calls, r.met.started, r.met.ended, r.met.sipBad, r.met.rtpIn, r.met.rtpOut, r.met.rtpBad)
+	}
+	return r, nil
+}
+
+// Close waits for the goroutines the role started. Partitions must have
+// been released (the runtime does it when the node leaves).
+func (r *Role) Close() { r.wg.Wait() }
+
+// partition is the state of one owned partition.
+type partition struct {
+	p     int
+	mu    sync.Mutex
+	calls map[string]*Call
+	idem  *idempotency
+	stop  chan struct{}
+}
+
+func (r *Role) part(p int) *partition {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.parts[p]
+}
+
+// TakeOver implements workers.Role: it loads the partition's calls from KV,
+// so that in-dialog requests of calls set up by a previous owner are
+// answered (not 481), and starts the partition's ticker.
+func (r *Role) TakeOver(ctx context.Context, p int, _ bool) error {
+	pt := &partition{p: p, calls: map[string]*Call{}, idem: newIdempotency(4096, 10*time.Minute), stop: make(chan struct{})}
+	loaded, err := r.loadCalls(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, c := range loaded {
+		c.restored = true
+		pt.calls[c.ID] = c
+	}
+	r.mu.Lock()
+	r.parts[p] = pt
+	r.mu.Unlock()
+	r.wg.Go(func() { r.tick(pt) })
+	return nil
+}
+
+// Release implements workers.Role. Calls stay in KV for the next owner; their
+// media stops here.
+func (r *Role) Release(_ context.Context, p int, _ bool) error {
+	r.mu.Lock()
+	pt := r.parts[p]
+	delete(r.parts, p)
+	r.mu.Unlock()
+	if pt == nil {
+		return nil
+	}
+	close(pt.stop)
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	for _, c := range pt.calls {
+		c.stopMedia()
+		c.stopTimers()
+	}
+	return nil
+}
+
+// tick runs the partition's periodic work: media inactivity and stats.
+func (r *Role) tick(pt *partition) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-pt.stop:
+			return
+		case now := <-t.C:
+			pt.mu.Lock()
+			for _, c := range pt.calls {
+				r.checkCall(pt, c, now)
+			}
+			pt.mu.Unlock()
+		}
+	}
+}
+
+// HandleMessage implements workers.Role: SIP from edges.
+func (r *Role) HandleMessage(p int, kind string, msg *nats.Msg) {
+	if kind != "sip" {
+		return
+	}
+	_ = msg.Respond(nil) // the edge waits for this to know the owner is alive
+	pt := r.part(p)
+	if pt == nil {
+		return
+	}
+	m, err := r.parser.ParseSIP(msg.Data)
+	if err != nil {
+		r.met.sipBad.Inc()
+		r.log.Debug("unparsable SIP from edge", "err", err)
+		return
+	}
+	in := inbound{
+		edge: msg.Header.Get(events.HdrEdge), tx: msg.Header.Get(events.HdrTx),
+		kind: msg.Header.Get(events.HdrKind), source: msg.Header.Get(events.HdrSource),
+		transport: msg.Header.Get(events.HdrTransport),
+	}
+	m.SetSource(in.source)
+	m.SetTransport(in.transport)
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	switch m := m.(type) {
+	case *sip.Request:
+		if in.kind == events.KindCancelled {
+			r.onCancelled(pt, m)
+			return
+		}
+		r.onRequest(pt, m, in)
+	case *sip.Response:
+		r.onResponse(pt, m, in)
+	}
+}
+
+// inbound describes how a SIP message reached the worker.
+type inbound struct {
+	edge, tx, kind, source, transport string
+}
+
+// respond sends a response on the edge's server transaction.
+func (r *Role) respond(in inbound, res *sip.Response) {
+	if in.tx == "" || in.edge == "" {
+		return
+	}
+	m := nats.NewMsg(events.EdgeSIPSubject(in.edge))
+	m.Header.Set(events.HdrTx, in.tx)
+	m.Data = []byte(res.String())
+	if err := r.nc.PublishMsg(m); err != nil {
+		r.log.Warn("response not sent to edge", "edge", in.edge, "err", err)
+	}
+}
+
+// send hands a request to an edge without blocking the partition: the edge
+// it last used for the dialog if it is alive, else any edge. onEdge, if not
+// nil, is told which edge took it (under the partition lock).
+func (r *Role) send(pt *partition, req *sip.Request, edge, dest string, onEdge func(edge string, err error)) {
+	data := []byte(req.String())
+	r.wg.Go(func() {
+		try := func(subject string) (string, error) {
+			m := nats.NewMsg(subject)
+			m.Data = data
+			if dest != "" {
+				m.Header.Set("Sb-Destination", dest)
+			}
+			reply, err := r.nc.RequestMsg(m, 2*time.Second)
+			if err != nil {
+				return "", err
+			}
+			if e := reply.Header.Get(events.HdrError); e != "" {
+				return reply.Header.Get(events.HdrEdge), errors.New(e)
+			}
+			return reply.Header.Get(events.HdrEdge), nil
+		}
+		var took string
+		var err error
+		if edge != "" {
+			took, err = try(events.EdgeOutSubject(edge))
+		}
+		if edge == "" || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) {
+			took, err = try(events.EdgeAnyOutSubject)
+		}
+		if err != nil {
+			r.log.Warn("request not sent", "method", req.Method, "call_id", req.CallID().Value(), "err", err)
+		}
+		if onEdge != nil {
+			pt.mu.Lock()
+			onEdge(took, err)
+			pt.mu.Unlock()
+		}
+	})
+}
+
+// publish sends a call event.
+func (r *Role) publish(pt *partition, c *Call, p events.Payload) {
+	e := events.New(r.cfg.NodeID, p).WithCall(c.ID, pt.p)
+	if err := events.Publish(r.nc, events.CallEventSubject(c.ID, p.EventName()), e); err != nil {
+		r.log.Debug("event not published", "type", e.Type, "err", err)
+	}
+}
+
+// userOf returns the user part of a SIP URI string ("" if none).
+func userOf(u sip.Uri) string { return strings.ToLower(u.User) }
