@@ -19,8 +19,10 @@ type field struct {
 	omitempty bool
 }
 
-// goFields lists the JSON fields of a Go struct type (embedded structs
-// flattened) with the JSON type each encodes to.
+// goFields lists the JSON fields of a Go struct type (embedded structs,
+// by value or by pointer, flattened) with the JSON type each encodes to.
+// As in encoding/json, a field of the outer struct hides a promoted field
+// of the same name.
 func goFields(t reflect.Type) map[string]field {
 	out := map[string]field{}
 	for t.Kind() == reflect.Pointer {
@@ -35,8 +37,13 @@ func goFields(t reflect.Type) map[string]field {
 		name, opts, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" {
 			for k, v := range goFields(f.Type) {
-				out[k] = v
+				if _, hidden := out[k]; !hidden {
+					out[k] = v
+				}
 			}
+			continue
+		}
+		if !f.IsExported() {
 			continue
 		}
 		if name == "" {
@@ -176,6 +183,49 @@ func TestGoTypesMatchSchemas(t *testing.T) {
 	}
 	agree(t, "reply", reflect.TypeOf(events.Reply{}), readSchema(t, "commands/reply.json"))
 	agree(t, "locate reply", reflect.TypeOf(events.LocateReply{}), readSchema(t, "commands/locate.reply.json"))
+	agree(t, "dial reply", reflect.TypeOf(events.DialReply{}), readSchema(t, "commands/dial.reply.json"))
+
+	// Every schema file is a registered verb (or its reply): no orphans.
+	cmdFiles, _ := fs.ReadDir(schemas.FS(), "commands")
+	for _, e := range cmdFiles {
+		verb := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".json"), ".reply")
+		if verb != "reply" && events.NewCommand(verb) == nil {
+			t.Errorf("commands/%s: no registered verb %q", e.Name(), verb)
+		}
+	}
+}
+
+// TestGoTypesEmbeddedFields: the call commands embed CallCommand, whose
+// methods have pointer receivers; its fields must still be found, and an
+// embedded pointer must be followed too.
+func TestGoTypesEmbeddedFields(t *testing.T) {
+	want := map[string]field{"call_id": {"string", false}, "idempotency_key": {"string", true}, "peer_call_id": {"string", false}}
+	if got := goFields(reflect.TypeOf(&events.Bridge{})); !reflect.DeepEqual(got, want) {
+		t.Errorf("Bridge: %v, want %v", got, want)
+	}
+	type viaPointer struct {
+		*events.CallCommand
+		Code int `json:"code,omitempty"`
+	}
+	want = map[string]field{"call_id": {"string", false}, "idempotency_key": {"string", true}, "code": {"integer", true}}
+	if got := goFields(reflect.TypeOf(viaPointer{})); !reflect.DeepEqual(got, want) {
+		t.Errorf("embedded pointer: %v, want %v", got, want)
+	}
+	type hides struct {
+		CallID int `json:"call_id"`
+		events.CallCommand
+	}
+	if got := goFields(reflect.TypeOf(hides{}))["call_id"]; got.jsonType != "integer" {
+		t.Errorf("outer field does not hide the promoted one: %v", got)
+	}
+	// And the JSON the Go type writes is what the schema expects.
+	b, _ := json.Marshal(&events.Answer{CallCommand: events.CallCommand{CallID: "a@b"}})
+	if string(b) != `{"call_id":"a@b"}` {
+		t.Errorf("Answer encodes as %s", b)
+	}
+	if err := schemas.ValidateCommand("answer", b); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestEventsValidate: what the Go code publishes validates, and what the
@@ -186,6 +236,15 @@ func TestEventsValidate(t *testing.T) {
 		&events.NodeLeft{Reason: "drained"},
 		&events.PartitionAcquired{Role: "media", Partition: 3, PreviousOwner: "n1", Takeover: true, TakeoverMS: 1.5},
 		&events.PartitionReleased{Role: "media", Partition: 0, Reason: "rebalance"},
+		&events.CallIncoming{From: "sip:alice@atlanta.com", To: "sip:bob@biloxi.com", RequestURI: "sip:echo@10.0.0.5:5060",
+			Source: "192.0.2.4:5060", Transport: "UDP", Edge: "edge-1", Route: "echo", Offer: true},
+		&events.CallRinging{Direction: events.DirectionOutbound, Code: 183},
+		&events.CallAnswered{Direction: events.DirectionInbound, Codec: "PCMU/8000", LocalRTP: "10.0.0.5:20000", RemoteRTP: "192.0.2.4:49170"},
+		&events.CallBridged{PeerCallID: "b9c8d7e6@10.0.0.5", Transcoding: true},
+		&events.CallUnbridged{PeerCallID: "b9c8d7e6@10.0.0.5"},
+		&events.CallHeld{Held: true, By: events.ByRemote},
+		&events.CallCompleted{Direction: events.DirectionInbound, Status: events.StatusBusy, SIPCode: 486, Reason: "Busy Here", Duration: 0, HangupBy: events.ByRemote},
+		&events.CallMediaStats{Codec: "PCMA/8000", PacketsSent: 1500, PacketsReceived: 1497, PacketsLost: 3, FractionLost: 0.0078125, JitterMS: 2.4, RTTMS: 38.5, Final: true},
 	}
 	if len(samples) != len(events.Types()) {
 		t.Fatalf("a sample per event type is needed: %d samples, %d types", len(samples), len(events.Types()))
@@ -212,6 +271,50 @@ func TestEventsValidate(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrInvalid", name, err)
 		}
 	}
+
+	// Call events: a good one, then one thing wrong at a time.
+	const callType = "io.switchboard.call.v1."
+	env := func(name, data string) string {
+		return `{"type":"` + callType + name + `","id":"x","time":"2026-01-01T00:00:00Z","node":"w1","call_id":"a84b4c76e66710@pc33.atlanta.com","partition":17,"data":` + data + `}`
+	}
+	completed := `{"direction":"inbound","status":"busy","sip_code":486,"reason":"Busy Here","duration":0,"hangup_by":"remote"}`
+	if err := schemas.ValidateEvent(callType+"completed", []byte(env("completed", completed))); err != nil {
+		t.Errorf("good completed: %v", err)
+	}
+	stats := func(fl string) string {
+		return `{"codec":"PCMU/8000","packets_sent":10,"packets_received":10,"packets_lost":0,"fraction_lost":` + fl + `,"jitter_ms":1,"rtt_ms":0,"final":false}`
+	}
+	callBad := []struct{ name, typ, doc string }{
+		{"bad status enum", "completed", env("completed", strings.Replace(completed, `"busy"`, `"hung-up"`, 1))},
+		{"bad hangup_by", "completed", env("completed", strings.Replace(completed, `"remote"`, `"callee"`, 1))},
+		{"sip_code out of range", "completed", env("completed", strings.Replace(completed, `486`, `999`, 1))},
+		{"negative duration", "completed", env("completed", strings.Replace(completed, `"duration":0`, `"duration":-1`, 1))},
+		{"missing call_id", "completed", strings.Replace(env("completed", completed), `"call_id":"a84b4c76e66710@pc33.atlanta.com",`, "", 1)},
+		{"missing partition", "completed", strings.Replace(env("completed", completed), `"partition":17,`, "", 1)},
+		{"missing data field", "completed", env("completed", strings.Replace(completed, `,"hangup_by":"remote"`, "", 1))},
+		{"fraction_lost 1.5", "media_stats", env("media_stats", stats("1.5"))},
+		{"fraction_lost negative", "media_stats", env("media_stats", stats("-0.1"))},
+		{"negative packets", "media_stats", env("media_stats", strings.Replace(stats("0"), `"packets_lost":0`, `"packets_lost":-1`, 1))},
+		{"ringing 200", "ringing", env("ringing", `{"direction":"inbound","code":200}`)},
+		{"bad direction", "ringing", env("ringing", `{"direction":"sideways","code":180}`)},
+		{"held by peer", "held", env("held", `{"held":true,"by":"peer"}`)},
+		{"bad route", "incoming", env("incoming", `{"from":"sip:a@b","to":"sip:c@d","request_uri":"sip:c@d","source":"1.2.3.4:5060","transport":"UDP","edge":"e","route":"voicemail","offer":true}`)},
+		{"extra data prop", "bridged", env("bridged", `{"peer_call_id":"p@h","transcoding":false,"x":1}`)},
+		{"wrong type const", "unbridged", strings.Replace(env("unbridged", `{"peer_call_id":"p@h"}`), callType+"unbridged", callType+"bridged", 1)},
+	}
+	for _, c := range callBad {
+		if err := schemas.ValidateEvent(callType+c.typ, []byte(c.doc)); !errors.Is(err, schemas.ErrInvalid) {
+			t.Errorf("%s: got %v, want ErrInvalid\n%s", c.name, err, c.doc)
+		} else {
+			t.Logf("%s -> %v", c.name, err)
+		}
+	}
+	// A call event published without WithCall is refused.
+	e := events.New("node-1", &events.CallUnbridged{PeerCallID: "p@h"})
+	b, _ := json.Marshal(e)
+	if err := schemas.ValidateEvent(e.Type, b); !errors.Is(err, schemas.ErrInvalid) {
+		t.Errorf("call event without call_id/partition: got %v, want ErrInvalid", err)
+	}
 }
 
 func TestCommandsValidate(t *testing.T) {
@@ -233,5 +336,129 @@ func TestCommandsValidate(t *testing.T) {
 	r, _ := json.Marshal(events.LocateReply{Reply: events.Reply{Code: 200, Reason: "OK", Node: "n", Partition: &p}, Role: "media"})
 	if err := schemas.ValidateReply("locate", r); err != nil {
 		t.Error(err)
+	}
+
+	// Good and bad bodies for every call verb; what the schema accepts, the
+	// Go type decodes, and the Go types' own encodings validate.
+	long := strings.Repeat("a", 1025)
+	headers := func(n int) string {
+		var kv []string
+		for i := range n {
+			kv = append(kv, `"X-H`+strings.Repeat("i", i)+`":"v"`)
+		}
+		return `{"to":"sip:bob@b","headers":{` + strings.Join(kv, ",") + `}}`
+	}
+	cases := []struct {
+		verb string
+		good []string
+		bad  []string
+	}{
+		{"dial",
+			[]string{
+				`{"to":"sip:bob@127.0.0.1:5080"}`,
+				`{"to":"sips:bob@biloxi.com;transport=tcp","from":"sip:alice@atlanta.com","timeout":30,"headers":{"X-Account":"42","P-Asserted-Identity":"<sip:+15551234@atlanta.com>"},"bridge_to":"a84b4c76e66710@pc33.atlanta.com","idempotency_key":"order-7781"}`,
+				`{"to":"sip:bob@b","timeout":1}`, `{"to":"sip:bob@b","timeout":600}`,
+				headers(32),
+			},
+			[]string{
+				`{}`, `{"from":"sip:alice@a"}`,
+				`{"to":"tel:123"}`, `{"to":"bob@biloxi.com"}`, `{"to":"sip:"}`, `{"to":"sip:bob@b\r\nX-Evil: 1"}`, `{"to":"sip:bob@b","from":"alice"}`, `{"to":"sip:bøb@b"}`,
+				`{"to":"sip:bob@b","timeout":0}`, `{"to":"sip:bob@b","timeout":601}`, `{"to":"sip:bob@b","timeout":1.5}`, `{"to":"sip:bob@b","timeout":"30"}`,
+				`{"to":"sip:bob@b","headers":{"X Bad":"v"}}`, `{"to":"sip:bob@b","headers":{"X-A:":"v"}}`, `{"to":"sip:bob@b","headers":{"":"v"}}`, `{"to":"sip:bob@b","headers":{"X-` + strings.Repeat("h", 63) + `":"v"}}`,
+				`{"to":"sip:bob@b","headers":{"X-A":1}}`, `{"to":"sip:bob@b","headers":{"X-A":"v\r\nVia: evil"}}`, `{"to":"sip:bob@b","headers":["X-A"]}`,
+				headers(33),
+				`{"to":"sip:bob@b","bridge_to":""}`, `{"to":"sip:bob@b","call_id":"x@y"}`,
+				`{"to":"sip:bob@b","idempotency_key":"` + strings.Repeat("k", 257) + `"}`,
+				`{"to":"sip:bob@b","ring":5}`,
+			}},
+		{"answer",
+			[]string{`{"call_id":"a84b4c76e66710@pc33.atlanta.com"}`, `{"call_id":"x","idempotency_key":"k1"}`},
+			[]string{`{}`, `{"call_id":""}`, `{"call_id":"` + long + `"}`, `{"call_id":"x","codec":"PCMU"}`, `{"call_id":"x","idempotency_key":7}`}},
+		{"reject",
+			[]string{`{"call_id":"x"}`, `{"call_id":"x","code":486}`, `{"call_id":"x","code":400}`, `{"call_id":"x","code":603}`, `{"call_id":"x","code":699}`},
+			[]string{`{"code":486}`, `{"call_id":"x","code":200}`, `{"call_id":"x","code":399}`, `{"call_id":"x","code":700}`, `{"call_id":"x","code":"486"}`, `{"call_id":"x","reason":"no"}`}},
+		{"hangup",
+			[]string{`{"call_id":"x"}`},
+			[]string{`{}`, `{"call_id":null}`, `{"call_id":"x","code":480}`}},
+		{"bridge",
+			[]string{`{"call_id":"x","peer_call_id":"y"}`, `{"call_id":"x","peer_call_id":"y","idempotency_key":"b-1"}`},
+			[]string{`{"call_id":"x"}`, `{"peer_call_id":"y"}`, `{"call_id":"x","peer_call_id":""}`, `{"call_id":"x","peer_call_id":"y","mix":true}`}},
+		{"unbridge",
+			[]string{`{"call_id":"x"}`},
+			[]string{`{}`, `{"call_id":"x","peer_call_id":"y"}`}},
+		{"hold",
+			[]string{`{"call_id":"x"}`},
+			[]string{`{}`, `{"call_id":"x","music":"jazz"}`, `[]`}},
+		{"unhold",
+			[]string{`{"call_id":"x","idempotency_key":""}`},
+			[]string{`{}`, `{"call_id":5}`}},
+	}
+	seen := map[string]bool{"locate": true}
+	for _, c := range cases {
+		seen[c.verb] = true
+		for _, doc := range c.good {
+			if err := schemas.ValidateCommand(c.verb, []byte(doc)); err != nil {
+				t.Errorf("%s %s: %v", c.verb, doc, err)
+			}
+			// What the schema accepts, the Go type decodes.
+			cmd := events.NewCommand(c.verb)
+			d := json.NewDecoder(strings.NewReader(doc))
+			d.DisallowUnknownFields()
+			if err := d.Decode(cmd); err != nil {
+				t.Errorf("%s %s: Go type refuses it: %v", c.verb, doc, err)
+			}
+		}
+		for _, doc := range c.bad {
+			if err := schemas.ValidateCommand(c.verb, []byte(doc)); !errors.Is(err, schemas.ErrInvalid) {
+				t.Errorf("%s %s: got %v, want ErrInvalid", c.verb, doc, err)
+			} else {
+				t.Logf("%s %s -> %v", c.verb, doc, err)
+			}
+		}
+	}
+	for _, v := range events.Verbs() {
+		if !seen[v] {
+			t.Errorf("no validation cases for verb %s", v)
+		}
+	}
+
+	// The Go types' encodings validate.
+	cc := events.CallCommand{CallID: "a84b4c76e66710@pc33.atlanta.com", IdempotencyKey: "k"}
+	for _, cmd := range []events.Command{
+		&events.Dial{To: "sip:bob@biloxi.com", From: "sip:alice@atlanta.com", Timeout: 30, Headers: map[string]string{"X-Tag": "1"}, BridgeTo: cc.CallID, IdempotencyKey: "k"},
+		&events.Dial{To: "sip:bob@biloxi.com"},
+		&events.Answer{CallCommand: cc}, &events.Reject{CallCommand: cc, Code: 603}, &events.Reject{CallCommand: cc},
+		&events.Hangup{CallCommand: cc}, &events.Bridge{CallCommand: cc, PeerCallID: "p@h"}, &events.Unbridge{CallCommand: cc},
+		&events.Hold{CallCommand: cc}, &events.Unhold{CallCommand: events.CallCommand{CallID: "x"}},
+	} {
+		b, _ := json.Marshal(cmd)
+		if err := schemas.ValidateCommand(cmd.Verb(), b); err != nil {
+			t.Errorf("%s %s: %v", cmd.Verb(), b, err)
+		}
+	}
+
+	// Replies: dial's carries the new call; the others use the generic one.
+	p = 5
+	for _, r := range []any{
+		events.DialReply{Reply: events.Reply{Code: 202, Reason: "dialing", Node: "w1", Partition: &p}, CallID: "3848276298220188511@10.0.0.5"},
+		events.DialReply{Reply: events.Reply{Code: 400, Reason: "bad to"}},
+	} {
+		b, _ := json.Marshal(r)
+		if err := schemas.ValidateReply("dial", b); err != nil {
+			t.Errorf("dial reply %s: %v", b, err)
+		}
+	}
+	for _, doc := range []string{`{"code":202,"reason":"dialing","call_id":""}`, `{"code":202,"reason":"dialing","call_id":7}`, `{"reason":"dialing","call_id":"x@y"}`} {
+		if err := schemas.ValidateReply("dial", []byte(doc)); !errors.Is(err, schemas.ErrInvalid) {
+			t.Errorf("dial reply %s: got %v, want ErrInvalid", doc, err)
+		}
+	}
+	for _, v := range []string{"answer", "reject", "hangup", "bridge", "unbridge", "hold", "unhold"} {
+		for _, code := range []int{200, 202, 404, 409} {
+			b, _ := json.Marshal(events.Reply{Code: code, Reason: "r", Node: "w1", Partition: &p})
+			if err := schemas.ValidateReply(v, b); err != nil {
+				t.Errorf("%s reply %s: %v", v, b, err)
+			}
+		}
 	}
 }
