@@ -33,8 +33,9 @@ type CallIncoming struct {
 	Transport string `json:"transport"`
 	// Edge is the edge that received it.
 	Edge string `json:"edge"`
-	// Route is what the inbound rules decided: "echo", "app" (wait for an
-	// answer command), or "reject".
+	// Route is what the inbound rules decided: "echo", "app" (ring and
+	// wait for an answer command) or "conference" (the user part starts
+	// with the conference prefix).
 	Route string `json:"route"`
 	// Offer is false for an INVITE without SDP (the offer goes in our 200).
 	Offer bool `json:"offer"`

@@ -20,6 +20,8 @@ type Command interface {
 // glance; Reason is a human sentence.
 const (
 	CodeOK                 = 200
+	CodeAccepted           = 202 // started; the outcome arrives as events
+	CodeConflict           = 409 // the call is not in a state that allows it
 	CodeBadRequest         = 400
 	CodeNotFound           = 404
 	CodeTooLarge           = 413
@@ -60,8 +62,9 @@ func (c *Locate) RouteKey() string { return c.CallID }
 // LocateReply is Reply plus the role that owns the partition.
 type LocateReply struct {
 	Reply
-	// Role is the worker role that owns the partition.
-	Role string `json:"role"`
+	// Role is the worker role that owns the partition (absent on errors
+	// the edge answers itself).
+	Role string `json:"role,omitempty"`
 }
 
 var (

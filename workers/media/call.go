@@ -64,10 +64,10 @@ type Call struct {
 
 	// Not persisted.
 	restored   bool
-	inviteReq  *sip.Request // inbound INVITE being answered, or our outbound INVITE
-	inviteIn   inbound      // how the inbound INVITE arrived (edge, tx)
-	offer      *sdp.Session // the remote offer awaiting our answer
-	ackPending bool         // 2xx sent, ACK not yet seen
+	inviteReq  *sip.Request                       // inbound INVITE being answered, or our outbound INVITE
+	inviteIn   inbound                            // how the inbound INVITE arrived (edge, tx)
+	offer      *sdp.Session                       // the remote offer awaiting our answer
+	ackPending bool                               // 2xx sent, ACK not yet seen
 	sess       atomic.Pointer[rtpsession.Session] // read by RTP goroutines (a peer's onAudio)
 	scratch    []byte                             // transcoding buffer of this call's RTP goroutine
 	local      sdp.Codec

@@ -56,14 +56,14 @@ func (r *Role) HandleCommand(p int, verb string, msg *nats.Msg) bool {
 	switch cmd := cmd.(type) {
 	case *events.Answer:
 		if c.Direction != events.DirectionInbound || c.State != StateRinging {
-			reply.reply(409, "call is "+c.State+", not ringing")
+			reply.reply(events.CodeConflict, "call is "+c.State+", not ringing")
 			return true
 		}
 		r.answer(pt, c)
 		reply.reply(events.CodeOK, "answered")
 	case *events.Reject:
 		if c.State != StateRinging {
-			reply.reply(409, "call is "+c.State+", not ringing")
+			reply.reply(events.CodeConflict, "call is "+c.State+", not ringing")
 			return true
 		}
 		code := cmd.Code
@@ -89,7 +89,7 @@ func (r *Role) HandleCommand(p int, verb string, msg *nats.Msg) bool {
 		reply.reply(r.bridge(pt, c, peer))
 	case *events.Unbridge:
 		if c.Peer == "" {
-			reply.reply(409, "call is not bridged")
+			reply.reply(events.CodeConflict, "call is not bridged")
 			return true
 		}
 		r.unbridge(pt, c)
@@ -97,7 +97,7 @@ func (r *Role) HandleCommand(p int, verb string, msg *nats.Msg) bool {
 	case *events.Hold, *events.Unhold:
 		_, hold := cmd.(*events.Hold)
 		if c.State != StateAnswered {
-			reply.reply(409, "call is "+c.State+", not answered")
+			reply.reply(events.CodeConflict, "call is "+c.State+", not answered")
 			return true
 		}
 		if c.HeldApp == hold {

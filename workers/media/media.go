@@ -46,10 +46,10 @@ func (r *Role) bridge(pt *partition, a, b *Call) (int, string) {
 		return events.CodeBadRequest, "a call cannot be bridged to itself"
 	}
 	if a.State != StateAnswered || b.State != StateAnswered {
-		return 409, "both calls must be answered"
+		return events.CodeConflict, "both calls must be answered"
 	}
 	if a.sess.Load() == nil || b.sess.Load() == nil {
-		return 409, "a call has no media on this node"
+		return events.CodeConflict, "a call has no media on this node"
 	}
 	for _, c := range []*Call{a, b} {
 		if c.Peer != "" && c.Peer != a.ID && c.Peer != b.ID {

@@ -23,6 +23,14 @@ func (r *Role) newCallIDIn(p int) string {
 	}
 }
 
+// reservedHeaders are the ones a dial command may not set: they make the
+// dialog, or the message framing, and the platform owns them.
+var reservedHeaders = map[string]bool{
+	"via": true, "from": true, "to": true, "call-id": true, "cseq": true, "contact": true,
+	"content-length": true, "content-type": true, "max-forwards": true, "route": true, "record-route": true,
+	"v": true, "f": true, "t": true, "i": true, "m": true, "l": true, "c": true,
+}
+
 // request builds an in-dialog request (RFC 3261 §12.2.1.1).
 func (r *Role) request(c *Call, method sip.RequestMethod, body []byte) *sip.Request {
 	var target sip.Uri
@@ -89,6 +97,11 @@ func (r *Role) dial(pt *partition, d *events.Dial) (*Call, int, string) {
 	var fromURI sip.Uri
 	if err := sip.ParseUri(from, &fromURI); err != nil {
 		return nil, events.CodeBadRequest, "from is not a SIP URI: " + from
+	}
+	for k := range d.Headers {
+		if reservedHeaders[strings.ToLower(k)] {
+			return nil, events.CodeBadRequest, "header " + k + " is set by the platform"
+		}
 	}
 	if d.BridgeTo != "" {
 		peer := pt.calls[d.BridgeTo]
