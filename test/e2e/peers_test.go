@@ -37,7 +37,9 @@ func needTools(t *testing.T, tools ...string) {
 func sippDir(t *testing.T, toneSeconds float64, freq int) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"uac_echo.xml"} {
+	scenarios, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
+	for _, f := range scenarios {
+		f = filepath.Base(f)
 		b, err := os.ReadFile(filepath.Join("testdata", f))
 		if err != nil {
 			t.Fatal(err)

@@ -121,7 +121,7 @@ func (r *Role) publishStats(pt *partition, c *Call, final bool) {
 	r.publish(pt, c, &events.CallMediaStats{
 		Codec: c.Codec, PacketsSent: st.PacketsSent, PacketsReceived: st.PacketsReceived,
 		PacketsLost: st.Lost, FractionLost: st.FractionLost,
-		JitterMS: float64(st.Jitter.Microseconds()) / 1000, RTTMS: float64(st.RTT.Microseconds()) / 1000,
+		JitterMS: float64(st.JitterDuration.Microseconds()) / 1000, RTTMS: float64(st.RTT.Microseconds()) / 1000,
 		Final: final,
 	})
 }
