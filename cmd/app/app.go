@@ -74,7 +74,7 @@ type App struct {
 // New starts what a process needs before it can run: the embedded server
 // (when no NATS URL is configured), the connection, the buckets and stream,
 // and the HTTP listener. Run starts serving.
-func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (a *App, err error) {
+func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (a
 	if log == nil {
 		log = slog.Default()
 	}
-	a = &App{cfg: cfg, mode: mode, log: log.With("node", cfg.NodeID), reg: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, mode: mode, log: log.With("node", cfg.NodeID), reg: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
 			a.close()

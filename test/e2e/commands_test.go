@@ -32,6 +32,7 @@ func runApp(t *testing.T, mode app.Mode, mutate func(*config.Config)) *app.App {
 	cfg.DataDir = t.TempDir()
 	cfg.NATSPort = -1 // random
 	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.SIPHost, cfg.SIPPort, cfg.MediaIP = "127.0.0.1", 0, "127.0.0.1"
 	if mutate != nil {
 		mutate(&cfg)
 	}

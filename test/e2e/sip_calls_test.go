@@ -59,7 +59,7 @@ func cmdReq[T any](t *testing.T, nc *nats.Conn, verb string, body any) T {
 // ends A too (hangup_by peer).
 func TestDialBridgeHangup(t *testing.T) {
 	needTools(t, "sipp", "sox", "tshark")
-	a := sipApp(t, 30200)
+	a := sipApp(t, 40200)
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
 	dir := sippDir(t, 10, 700)
@@ -127,7 +127,7 @@ func TestDialBridgeHangup(t *testing.T) {
 // call completes as canceled by the remote.
 func TestCallerCancelsWhileRinging(t *testing.T) {
 	needTools(t, "sipp", "sox")
-	a := sipApp(t, 30400)
+	a := sipApp(t, 40400)
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
 	dir := sippDir(t, 1, 440)
@@ -144,7 +144,7 @@ func TestCallerCancelsWhileRinging(t *testing.T) {
 // TestDialBusy: the callee answers 486; the call completes busy.
 func TestDialBusy(t *testing.T) {
 	needTools(t, "sipp", "sox")
-	a := sipApp(t, 30600)
+	a := sipApp(t, 40600)
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
 	dir := sippDir(t, 1, 440)
@@ -168,7 +168,7 @@ func TestDialBusy(t *testing.T) {
 // until the caller's BYE.
 func TestHoldDoesNotHangUp(t *testing.T) {
 	needTools(t, "sipp", "sox")
-	a := sipApp(t, 30800)
+	a := sipApp(t, 40800)
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
 	dir := sippDir(t, 6, 440)

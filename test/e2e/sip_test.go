@@ -96,14 +96,14 @@ func sipApp(t *testing.T, rtpBase int, mutate ...func(*config.Config)) *app.App 
 // measured), sipp's BYE ends it, and call.completed says so.
 func TestSippEchoCall(t *testing.T) {
 	needTools(t, "sipp", "sox", "tshark")
-	a := sipApp(t, 30000)
+	a := sipApp(t, 40000)
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
 	dir := sippDir(t, 3, 1000)
 
 	// What the platform sends from its RTP ports, and what sipp sends to them.
-	echoed := startCapture(t, "udp and src portrange 30000-30199", 20*time.Second)
-	sent := startCapture(t, "udp and dst portrange 30000-30199", 20*time.Second)
+	echoed := startCapture(t, "udp and src portrange 40000-40199", 20*time.Second)
+	sent := startCapture(t, "udp and dst portrange 40000-40199", 20*time.Second)
 	code, out := sipp(t, dir, 30*time.Second, a.SIPAddr(), "-sf", "uac_echo.xml", "-s", "echo", "-m", "1",
 		"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-mi", "127.0.0.1")
 	if code != 0 {

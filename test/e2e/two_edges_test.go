@@ -19,7 +19,7 @@ import (
 // up by a BYE that arrives at edge B; B's owner lookup finds the call, the
 // BYE gets 200 through B, and the call completes on the platform.
 func TestTwoEdgesAnyEdgeTakesAnyMessage(t *testing.T) {
-	a := sipApp(t, 31000)
+	a := sipApp(t, 41000)
 	b := runApp(t, app.Mode{Edge: true}, func(c *config.Config) {
 		c.NATSURL, c.SIPHost, c.SIPPort, c.MediaIP = a.NATSURL(), "127.0.0.1", 0, "127.0.0.1"
 		c.NodeID = "edge-b"

@@ -55,7 +55,7 @@ func TestUpIsReadyListedAndDrainsOnSIGTERM(t *testing.T) {
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", httpPort)
 	up := startProc(t, "up", "--node-id", "solo", "--data", t.TempDir(),
-		"--nats-port", strconv.Itoa(natsPort), "--http", httpAddr)
+		"--nats-port", strconv.Itoa(natsPort), "--http", httpAddr, "--sip-host", "127.0.0.1", "--sip-port", "0", "--media-ip", "127.0.0.1")
 
 	natstest.CheckFor(t, 15*time.Second, 50*time.Millisecond, func() error {
 		if code, body := healthz(httpAddr); code != 200 {
@@ -129,7 +129,7 @@ func TestUpIsReadyListedAndDrainsOnSIGTERM(t *testing.T) {
 // TestSIGINTStopsAtOnce: SIGINT does not wait for a drain.
 func TestSIGINTStopsAtOnce(t *testing.T) {
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	up := startProc(t, "up", "--data", t.TempDir(), "--nats-port", strconv.Itoa(freePort(t)), "--http", httpAddr)
+	up := startProc(t, "up", "--data", t.TempDir(), "--nats-port", strconv.Itoa(freePort(t)), "--http", httpAddr, "--sip-host", "127.0.0.1", "--sip-port", "0", "--media-ip", "127.0.0.1")
 	natstest.CheckFor(t, 15*time.Second, 50*time.Millisecond, func() error {
 		if code, body := healthz(httpAddr); code != 200 {
 			return fmt.Errorf("healthz %d %s", code, body)
@@ -154,7 +154,7 @@ func TestSeparateProcessesShareWorkAndSurviveAKill(t *testing.T) {
 	natsPort := freePort(t)
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
 	upHTTP := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startProc(t, "up", "--node-id", "main", "--data", t.TempDir(), "--nats-port", strconv.Itoa(natsPort), "--http", upHTTP)
+	startProc(t, "up", "--node-id", "main", "--data", t.TempDir(), "--nats-port", strconv.Itoa(natsPort), "--http", upHTTP, "--sip-host", "127.0.0.1", "--sip-port", "0", "--media-ip", "127.0.0.1")
 	natstest.CheckFor(t, 15*time.Second, 50*time.Millisecond, func() error {
 		if code, _ := healthz(upHTTP); code != 200 {
 			return fmt.Errorf("up not ready")
@@ -162,9 +162,9 @@ func TestSeparateProcessesShareWorkAndSurviveAKill(t *testing.T) {
 		return nil
 	})
 	wHTTP := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	worker := startProc(t, "worker", "--node-id", "w2", "--nats", natsURL, "--roles", "media", "--http", wHTTP)
+	worker := startProc(t, "worker", "--node-id", "w2", "--nats", natsURL, "--roles", "media", "--http", wHTTP, "--media-ip", "127.0.0.1")
 	eHTTP := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startProc(t, "edge", "--node-id", "e2", "--nats", natsURL, "--http", eHTTP)
+	startProc(t, "edge", "--node-id", "e2", "--nats", natsURL, "--http", eHTTP, "--sip-host", "127.0.0.1", "--sip-port", "0")
 
 	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
 		nodes := ctlNodes(t, natsURL)

@@ -71,7 +71,8 @@ type Call struct {
 	sess       atomic.Pointer[rtpsession.Session] // read by RTP goroutines (a peer's onAudio)
 	scratch    []byte                             // transcoding buffer of this call's RTP goroutine
 	local      sdp.Codec
-	forward    atomic.Pointer[Call] // where received audio goes (self = echo)
+	forward    atomic.Pointer[Call]        // where received audio goes (self = echo)
+	format     atomic.Pointer[audioFormat] // the negotiated codec, for the RTP goroutines
 	timers     []*time.Timer
 	pending    map[uint32]*pendingReply // commands waiting for a response to our request, by CSeq
 	ringing    bool

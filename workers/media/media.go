@@ -11,31 +11,38 @@ import (
 
 type rtpPacket = rtp.Packet
 
+// audioFormat is what the RTP path needs to know of a call's codec. It is
+// replaced as a whole (never modified) when a re-INVITE changes the codec.
+type audioFormat struct {
+	pt   uint8
+	pcma bool
+}
+
 // onAudio runs on the call's RTP goroutine for every packet received. It
 // sends the audio wherever the call's forward pointer says: itself (echo) or
 // its bridged peer, transcoding PCMU<->PCMA when the two legs differ. G.711
 // has one byte per sample, so the payload length is the timestamp step.
 func (c *Call) onAudio(pkt *rtp.Packet) {
-	dst := c.forward.Load()
-	if dst == nil || pkt.PayloadType != c.CodecPT || len(pkt.Payload) == 0 {
+	dst, in := c.forward.Load(), c.format.Load()
+	if dst == nil || in == nil || pkt.PayloadType != in.pt || len(pkt.Payload) == 0 {
 		return // not audio (DTMF arrives with its own issue), or nowhere to go
 	}
-	s := dst.sess.Load()
-	if s == nil {
+	s, out := dst.sess.Load(), dst.format.Load()
+	if s == nil || out == nil {
 		return
 	}
 	payload := pkt.Payload
-	if dst != c && isPCMA(dst.Codec) != isPCMA(c.Codec) {
+	if out.pcma != in.pcma {
 		if cap(c.scratch) < len(payload) {
 			c.scratch = make([]byte, len(payload))
 		}
-		out := c.scratch[:len(payload)]
-		if isPCMA(c.Codec) {
-			g711.AlawToUlaw(out, payload)
+		buf := c.scratch[:len(payload)]
+		if in.pcma {
+			g711.AlawToUlaw(buf, payload)
 		} else {
-			g711.UlawToAlaw(out, payload)
+			g711.UlawToAlaw(buf, payload)
 		}
-		payload = out
+		payload = buf
 	}
 	_ = s.WriteSample(payload, uint32(len(payload)), pkt.Marker)
 }

@@ -226,6 +226,7 @@ func (c *Call) applyRemote(s *sdp.Session) {
 	c.local = s.Codec
 	c.Codec = codecName(s.Codec)
 	c.CodecPT = s.Codec.PT
+	c.format.Store(&audioFormat{pt: s.Codec.PT, pcma: isPCMA(c.Codec)})
 	c.RemoteRTP = s.Addr.String()
 	c.HeldRemote = s.Held()
 	if sess := c.sess.Load(); sess != nil {
