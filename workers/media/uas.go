@@ -80,10 +80,11 @@ func (r *Role) onRequest(pt *partition, req *sip.Request, in inbound) {
 // responses, our Contact.
 func (r *Role) response(c *Call, req *sip.Request, code int, reason string, body []byte) *sip.Response {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	if to := res.To(); to != nil && code > 100 {
-		if _, has := to.Params.Get("tag"); !has && c.LocalTag != "" {
-			to.Params.Add("tag", c.LocalTag)
-		}
+	// sipgo gives every response a random To tag; a dialog needs the same
+	// tag on all of them (RFC 3261 §8.2.6.2), so ours replaces it.
+	if to := res.To(); to != nil && code > 100 && c.LocalTag != "" {
+		to.Params.Remove("tag")
+		to.Params.Add("tag", c.LocalTag)
 	}
 	if (req.IsInvite() || req.Method == sip.UPDATE) && code > 100 && code < 300 {
 		res.AppendHeader(ourContact())
