@@ -122,6 +122,10 @@ func TestSippEchoCall(t *testing.T) {
 		t.Errorf("call.answered: %+v", ans)
 	}
 
+	stats := ce.wait(t, typeStats, done.CallID, 1, 2*time.Second)
+	if st := stats[len(stats)-1].Data.(*events.CallMediaStats); !st.Final || st.PacketsReceived < 140 || st.PacketsSent < 140 || st.PacketsLost != 0 {
+		t.Errorf("final media stats: %+v", st)
+	}
 	in, back := rtpOnly(sent.packets()), rtpOnly(echoed.packets())
 	t.Logf("sipp sent %d RTP packets, the platform echoed %d", len(in), len(back))
 	if len(in) < 140 || float64(len(back)) < 0.95*float64(len(in)) || len(back) > len(in) {

@@ -304,3 +304,41 @@ func TestProvisionalAndFinalShareTheToTag(t *testing.T) {
 		t.Fatalf("To tags differ: 180 %q, 200 %q", tags[180], tags[200])
 	}
 }
+
+// TestDeadMediaIsHungUp: an answered call that receives no RTP for
+// media_timeout is ended with a BYE to the far end and call.completed.
+func TestDeadMediaIsHungUp(t *testing.T) {
+	a := sipApp(t, 42200, func(c *config.Config) { c.MediaTimeout = 2 * time.Second })
+	ce := watchCalls(t, connect(t, a.NATSURL()))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("e2e-uac"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	srv, _ := sipgo.NewServer(ua)
+	byes := make(chan *sip.Request, 1)
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		select {
+		case byes <- req:
+		default:
+		}
+	})
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	u := &uac{t: t, cli: cli}
+	inv, rs := u.invite(a.SIPAddr(), "echo", pcmuOffer)
+	u.ack(inv, final(rs), "")
+	callID := inv.CallID().Value()
+	cc := ce.wait(t, typeCompleted, callID, 1, 8*time.Second)[0].Data.(*events.CallCompleted)
+	if cc.HangupBy != events.ByPlatform || cc.Reason != "media timeout" {
+		t.Errorf("completed: %+v", cc)
+	}
+	select {
+	case bye := <-byes:
+		if bye.CallID().Value() != callID {
+			t.Errorf("BYE for another call: %s", bye.CallID().Value())
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the far end got no BYE")
+	}
+}
