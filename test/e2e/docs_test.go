@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-voip/switchboard/cmd/config"
 	"github.com/switchboard-voip/switchboard/events"
 )
 
@@ -37,6 +38,19 @@ func TestEveryCommandAndEventIsDocumented(t *testing.T) {
 		}
 		if !strings.Contains(section, "nats sub") {
 			t.Errorf("docs/events.md: %s has no nats example", typ)
+		}
+	}
+}
+
+// TestEverySettingIsDocumented: docs/configuration.md lists every setting.
+func TestEverySettingIsDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range config.EnvNames() {
+		if !strings.Contains(string(b), "`"+env+"`") {
+			t.Errorf("docs/configuration.md does not document %s", env)
 		}
 	}
 }
