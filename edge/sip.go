@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,10 @@ type SIPConfig struct {
 	RequestTimeout time.Duration
 	// MaxMessageBytes drops larger datagrams before parsing.
 	MaxMessageBytes int
+	// TLSPort, WSPort and WSSPort enable those transports (0: off) on Host.
+	TLSPort, WSPort, WSSPort int
+	// TLS is the server certificate for TLS and WSS.
+	TLS *tls.Config
 }
 
 // RFC 3261 §17.1.1.1 timer values.
@@ -63,6 +68,7 @@ type SIPEdge struct {
 
 	udp     net.PacketConn
 	tcp     net.Listener
+	extra   []extraListener // TLS, WS, WSS
 	udpAddr *net.UDPAddr
 	// advertise is the host of our Via and Contact headers.
 	advertise string
@@ -140,9 +146,33 @@ func NewSIPEdge(nc *nats.Conn, cfg SIPConfig, log *slog.Logger, reg prometheus.R
 		return nil, fmt.Errorf("SIP TCP: %w", err)
 	}
 
+	for _, x := range []struct {
+		network string
+		port    int
+		secure  bool
+	}{{"tls", cfg.TLSPort, true}, {"ws", cfg.WSPort, false}, {"wss", cfg.WSSPort, true}} {
+		if x.port == 0 {
+			continue
+		}
+		if x.secure && cfg.TLS == nil {
+			e.closeSockets()
+			return nil, fmt.Errorf("SIP %s needs a certificate (sip_tls_cert, sip_tls_key)", x.network)
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(x.port)))
+		if err != nil {
+			e.closeSockets()
+			return nil, fmt.Errorf("SIP %s: %w", x.network, err)
+		}
+		if x.secure {
+			l = tls.NewListener(l, cfg.TLS) // sipgo's TLS and WSS transports serve accepted connections as they come
+		}
+		e.extra = append(e.extra, extraListener{network: x.network, l: l})
+	}
+
 	sipLog := slog.New(&countingHandler{next: log.Handler(), errors: e.met.errors})
 	e.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent("switchboard"),
+		sipgo.WithUserAgenTLSConfig(cfg.TLS),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sip.WithTransportLayerLogger(sipLog),
 			sip.WithTransportLayerReadFilter(e.readFilter),
@@ -188,6 +218,30 @@ func (e *SIPEdge) closeSockets() {
 	if e.tcp != nil {
 		e.tcp.Close()
 	}
+	for _, x := range e.extra {
+		x.l.Close()
+	}
+}
+
+// extraListener is a stream listener of a transport that is off by default.
+type extraListener struct {
+	network string
+	l       net.Listener
+}
+
+// Addr returns the address a transport ("udp", "tcp", "tls", "ws", "wss")
+// is served on, or "" if it is off.
+func (e *SIPEdge) Addr(network string) string {
+	switch network {
+	case "udp", "tcp":
+		return e.udpAddr.String()
+	}
+	for _, x := range e.extra {
+		if x.network == network {
+			return x.l.Addr().String()
+		}
+	}
+	return ""
 }
 
 // readFilter runs on every datagram or stream read before parsing: it drops
@@ -221,7 +275,19 @@ func (e *SIPEdge) Run(ctx context.Context) error {
 	}
 	e.wg.Go(func() { _ = e.srv.ServeUDP(e.udp) })
 	e.wg.Go(func() { _ = e.srv.ServeTCP(e.tcp) })
-	e.log.Info("SIP listening", "udp", e.udpAddr.String(), "tcp", e.tcp.Addr().String())
+	attrs := []any{"udp", e.udpAddr.String(), "tcp", e.tcp.Addr().String()}
+	for _, x := range e.extra {
+		switch x.network {
+		case "tls":
+			e.wg.Go(func() { _ = e.srv.ServeTLS(x.l) })
+		case "ws":
+			e.wg.Go(func() { _ = e.srv.ServeWS(x.l) })
+		case "wss":
+			e.wg.Go(func() { _ = e.srv.ServeWSS(x.l) })
+		}
+		attrs = append(attrs, x.network, x.l.Addr().String())
+	}
+	e.log.Info("SIP listening", attrs...)
 
 	<-ctx.Done()
 	for _, s := range nsubs {
@@ -443,6 +509,9 @@ func (e *SIPEdge) onSend(m *nats.Msg) {
 	if d := m.Header.Get("Sb-Destination"); d != "" {
 		req.SetDestination(d)
 	}
+	if t := m.Header.Get(events.HdrTransport); t != "" {
+		req.SetTransport(t)
+	}
 	if req.Transport() == "UDP" || req.Transport() == "" {
 		req.Laddr = sip.Addr{IP: e.udpAddr.IP, Port: e.udpAddr.Port}
 	}
@@ -609,6 +678,9 @@ func (e *SIPEdge) fixContact(m interface{ Contact() *sip.ContactHeader }, transp
 	}
 	h.Address.Host = e.advertise
 	h.Address.Port = e.udpAddr.Port
+	if _, p, err := net.SplitHostPort(e.Addr(strings.ToLower(transport))); err == nil {
+		h.Address.Port, _ = strconv.Atoi(p) // the port of the transport the message goes out on
+	}
 	if t := strings.ToLower(transport); t != "" && t != "udp" {
 		h.Address.UriParams = sip.NewParams()
 		h.Address.UriParams.Add("transport", t)

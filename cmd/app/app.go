@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,8 +190,17 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 		if err := a.router.AddTo(a.svc); err != nil {
 			return nil, err
 		}
+		var tlsConf *tls.Config
+		if cfg.SIPTLSCert != "" || cfg.SIPTLSKey != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.SIPTLSCert, cfg.SIPTLSKey)
+			if err != nil {
+				return nil, fmt.Errorf("SIP TLS certificate: %w", err)
+			}
+			tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
 		a.sipEdge, err = edge.NewSIPEdge(a.nc, edge.SIPConfig{
 			EdgeID: cfg.NodeID, Host: cfg.SIPHost, Port: cfg.SIPPort, Advertise: advertise, Partitions: cfg.Partitions,
+			TLSPort: cfg.SIPTLSPort, WSPort: cfg.SIPWSPort, WSSPort: cfg.SIPWSSPort, TLS: tlsConf,
 		}, a.log, a.reg)
 		if err != nil {
 			return nil, err
@@ -262,6 +272,15 @@ func (a *App) SIPAddr() string {
 		return ""
 	}
 	return a.sipEdge.UDPAddr().String()
+}
+
+// SIPTransportAddr is where one SIP transport (udp, tcp, tls, ws, wss) is
+// served, or "" if it is off or this process runs no edge.
+func (a *App) SIPTransportAddr(network string) string {
+	if a.sipEdge == nil {
+		return ""
+	}
+	return a.sipEdge.Addr(network)
 }
 
 // HTTPAddr is the address the HTTP server listens on.

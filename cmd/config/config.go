@@ -44,6 +44,14 @@ type Config struct {
 	// SIPHost and SIPPort are where the SIP edge listens (UDP and TCP).
 	SIPHost string `yaml:"sip_host" help:"SIP listen host (UDP and TCP)"`
 	SIPPort int    `yaml:"sip_port" help:"SIP listen port (UDP and TCP)"`
+	// SIPTLSPort, SIPWSPort and SIPWSSPort enable SIP over TLS, WebSocket
+	// (RFC 7118) and secure WebSocket on those ports (0: off). TLS and WSS
+	// need SIPTLSCert and SIPTLSKey (PEM files).
+	SIPTLSPort int    `yaml:"sip_tls_port" help:"SIP over TLS port (0: off; needs sip_tls_cert and sip_tls_key)"`
+	SIPWSPort  int    `yaml:"sip_ws_port" help:"SIP over WebSocket port (0: off)"`
+	SIPWSSPort int    `yaml:"sip_wss_port" help:"SIP over secure WebSocket port (0: off; needs sip_tls_cert and sip_tls_key)"`
+	SIPTLSCert string `yaml:"sip_tls_cert" help:"PEM certificate file for SIP TLS and WSS"`
+	SIPTLSKey  string `yaml:"sip_tls_key" help:"PEM private key file for SIP TLS and WSS"`
 	// SIPAdvertise is the host phones reach this edge at, written in Via
 	// and Contact headers.
 	SIPAdvertise string `yaml:"sip_advertise" help:"host written in Via/Contact (default: sip_host, or this host's primary address)"`

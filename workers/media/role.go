@@ -302,6 +302,9 @@ func (r *Role) send(pt *partition, req *sip.Request, edge, dest string, onEdge f
 			if dest != "" {
 				m.Header.Set("Sb-Destination", dest)
 			}
+			if tp := req.Transport(); tp != "" {
+				m.Header.Set(events.HdrTransport, tp)
+			}
 			reply, err := r.nc.RequestMsg(m, 2*time.Second)
 			if err != nil {
 				return "", err

@@ -75,10 +75,12 @@ func (r *Role) request(c *Call, method sip.RequestMethod, body []byte) *sip.Requ
 	return req
 }
 
-// destination is where in-dialog requests go: the address the far end sends
-// from (it is behind NAT more often than not), for connectionless transport.
+// destination is where in-dialog requests to a caller go: the address its
+// messages come from. Over UDP it is behind NAT more often than not; over
+// TCP, TLS and WebSocket it is the connection the edge must reuse (a
+// browser's Contact is not reachable at all, RFC 7118 §5).
 func (c *Call) destination() string {
-	if c.Direction == events.DirectionInbound && c.Source != "" && strings.EqualFold(c.Transport, "udp") {
+	if c.Direction == events.DirectionInbound {
 		return c.Source
 	}
 	return ""
