@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -287,13 +288,8 @@ func TestLocateIsAnsweredByTheOwner(t *testing.T) {
 	leak.Check(t)
 	s := natstest.Run(t)
 	a, b := start(t, s, "node-a"), start(t, s, "node-b")
-	natstest.CheckFor(t, 10*time.Second, 20*time.Millisecond, allOwned(events.RoleMedia, a, b))
-	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if !a.Ready() || !b.Ready() {
-			return fmt.Errorf("not ready")
-		}
-		return nil
-	})
+	want := ring.New([]string{"node-a", "node-b"}, 160, 5).Assign(P)
+	converged(t, want, a, b)
 	cli := natstest.Connect(t, s)
 	for _, callID := range []string{"a84b4c76e66710@pc33.atlanta.com", "x", "3848276298220188511@atlanta.example.com"} {
 		p := events.Partition(callID, P)
@@ -305,12 +301,8 @@ func TestLocateIsAnsweredByTheOwner(t *testing.T) {
 		if err := json.Unmarshal(m.Data, &r); err != nil {
 			t.Fatal(err)
 		}
-		owner := a
-		if len(a.Owned(events.RoleMedia)) > 0 && !contains(a.Owned(events.RoleMedia), p) {
-			owner = b
-		}
-		if r.Code != 200 || r.Node != owner.ID() || *r.Partition != p {
-			t.Errorf("locate %q: %+v, want node %s partition %d", callID, r, owner.ID(), p)
+		if r.Code != 200 || r.Node != want[p] || *r.Partition != p {
+			t.Errorf("locate %q: %+v, want node %s partition %d", callID, r, want[p], p)
 		}
 		m, err = cli.Request(events.PartitionCommandSubject(events.RoleMedia, p, "frobnicate"), []byte(`{}`), 2*time.Second)
 		if err != nil {
@@ -322,11 +314,22 @@ func TestLocateIsAnsweredByTheOwner(t *testing.T) {
 	}
 }
 
-func contains(ps []int, p int) bool {
-	for _, q := range ps {
-		if q == p {
-			return true
+// converged waits until every node owns exactly what the ring gives it and
+// reports ready (its subscriptions are on the server).
+func converged(t *testing.T, want []string, nodes ...*runningNode) {
+	t.Helper()
+	natstest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		for _, n := range nodes {
+			var mine []int
+			for p, o := range want {
+				if o == n.ID() {
+					mine = append(mine, p)
+				}
+			}
+			if got := n.Owned(events.RoleMedia); !slices.Equal(got, mine) || !n.Ready() {
+				return fmt.Errorf("%s owns %v (ready %v), ring says %v", n.ID(), got, n.Ready(), mine)
+			}
 		}
-	}
-	return false
+		return nil
+	})
 }
