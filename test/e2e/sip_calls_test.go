@@ -58,8 +58,15 @@ func cmdReq[T any](t *testing.T, nc *nats.Conn, verb string, body any) T {
 // sends travels A -> platform -> B -> platform -> A. Hanging up B by command
 // ends A too (hangup_by peer).
 func TestDialBridgeHangup(t *testing.T) {
+	t.Run("answer-then-dial", func(t *testing.T) { dialBridgeHangup(t, 40200, true) })
+	// Ring-through: dial with bridge_to a ringing caller; the caller is
+	// answered when the callee answers.
+	t.Run("ring-through", func(t *testing.T) { dialBridgeHangup(t, 43000, false) })
+}
+
+func dialBridgeHangup(t *testing.T, rtpBase int, answerFirst bool) {
 	needTools(t, "sipp", "sox", "tshark")
-	a := sipApp(t, 40200)
+	a := sipApp(t, rtpBase)
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
 	dir := sippDir(t, 10, 700)
@@ -74,10 +81,12 @@ func TestDialBridgeHangup(t *testing.T) {
 		t.Fatalf("route %+v", inc.Data)
 	}
 	ce.wait(t, typeRinging, caller, 1, 5*time.Second)
-	if r := cmdReq[events.Reply](t, nc, "answer", map[string]any{"call_id": caller}); r.Code != 200 {
-		t.Fatalf("answer: %+v", r)
+	if answerFirst {
+		if r := cmdReq[events.Reply](t, nc, "answer", map[string]any{"call_id": caller}); r.Code != 200 {
+			t.Fatalf("answer: %+v", r)
+		}
+		ce.wait(t, typeAnswered, caller, 1, 5*time.Second)
 	}
-	callerAns := ce.wait(t, typeAnswered, caller, 1, 5*time.Second)[0].Data.(*events.CallAnswered)
 
 	d := cmdReq[events.DialReply](t, nc, "dial", map[string]any{
 		"to": fmt.Sprintf("sip:uas@127.0.0.1:%d", uasPort), "bridge_to": caller, "timeout": 10, "idempotency_key": "dial-1",
@@ -94,6 +103,7 @@ func TestDialBridgeHangup(t *testing.T) {
 		t.Errorf("retried dial with the same idempotency key made another call: %+v", again)
 	}
 	ce.wait(t, typeAnswered, d.CallID, 1, 10*time.Second)
+	callerAns := ce.wait(t, typeAnswered, caller, 1, 5*time.Second)[0].Data.(*events.CallAnswered)
 	ce.wait(t, typeBridged, caller, 1, 5*time.Second)
 
 	// Audio the platform sends to A (from A's leg): it went through B.

@@ -101,7 +101,11 @@ func (r *Role) HandleCommand(p int, verb string, msg *nats.Msg) bool {
 			return true
 		}
 		if c.HeldApp == hold {
-			reply.reply(events.CodeOK, "already so")
+			state := "on hold"
+			if !hold {
+				state = "not on hold"
+			}
+			reply.reply(events.CodeConflict, "call is already "+state)
 			return true
 		}
 		c.HeldApp = hold

@@ -59,10 +59,8 @@ func (r *Role) bridge(pt *partition, a, b *Call) (int, string) {
 		return events.CodeConflict, "a call has no media on this node"
 	}
 	for _, c := range []*Call{a, b} {
-		if c.Peer != "" && c.Peer != a.ID && c.Peer != b.ID {
-			if old := pt.calls[c.Peer]; old != nil {
-				r.unbridge(pt, c)
-			}
+		if c.Peer != "" {
+			return events.CodeConflict, "call " + c.ID + " is already bridged to " + c.Peer + "; unbridge it first"
 		}
 	}
 	a.Peer, b.Peer = b.ID, a.ID

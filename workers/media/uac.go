@@ -110,6 +110,9 @@ func (r *Role) dial(pt *partition, d *events.Dial) (*Call, int, string) {
 		if peer == nil {
 			return nil, events.CodeNotFound, "no call " + d.BridgeTo + " to bridge to"
 		}
+		if peer.Peer != "" {
+			return nil, events.CodeConflict, "call " + peer.ID + " is already bridged to " + peer.Peer
+		}
 	}
 	c := &Call{
 		ID: r.newCallIDIn(pt.p), Direction: events.DirectionOutbound, State: StateDialing,
@@ -243,6 +246,9 @@ func (r *Role) onDialResponse(pt *partition, c *Call, res *sip.Response, in inbo
 		r.publish(pt, c, &events.CallAnswered{Direction: c.Direction, Codec: c.Codec, LocalRTP: c.LocalRTP, RemoteRTP: c.RemoteRTP})
 		if c.BridgeTo != "" {
 			if peer := pt.calls[c.BridgeTo]; peer != nil {
+				if peer.State == StateRinging && peer.Direction == events.DirectionInbound {
+					r.answer(pt, peer) // ring through: the caller is answered when the callee is
+				}
 				if code, reason := r.bridge(pt, c, peer); code != events.CodeOK {
 					r.log.Warn("bridge after dial failed", "call_id", c.ID, "peer", peer.ID, "reason", reason)
 				}
