@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-voip/switchboard/cmd/app"
 	"github.com/switchboard-voip/switchboard/cmd/config"
 	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/test/leak"
 	"github.com/switchboard-voip/switchboard/test/natstest"
 )
 
@@ -95,6 +96,7 @@ func sipApp(t *testing.T, rtpBase int, mutate ...func(*config.Config)) *app.App 
 // 1 kHz tone sipp sends comes back (packets counted, frequency and level
 // measured), sipp's BYE ends it, and call.completed says so.
 func TestSippEchoCall(t *testing.T) {
+	leak.Check(t)
 	needTools(t, "sipp", "sox", "tshark")
 	a := sipApp(t, 40000)
 	nc := connect(t, a.NATSURL())

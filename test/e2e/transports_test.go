@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchboard-voip/switchboard/cmd/config"
 	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/test/leak"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key; it returns
@@ -53,6 +54,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 // answered, and the BYE the platform sends (hangup command) reaches the
 // caller over the connection it called on.
 func TestStreamTransports(t *testing.T) {
+	leak.Check(t)
 	certFile, keyFile, pool := selfSigned(t)
 	a := sipApp(t, 42400, func(c *config.Config) {
 		c.SIPTLSPort, c.SIPWSPort, c.SIPWSSPort = freePort(t), freePort(t), freePort(t)

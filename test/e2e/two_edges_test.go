@@ -13,12 +13,14 @@ import (
 	"github.com/switchboard-voip/switchboard/cmd/app"
 	"github.com/switchboard-voip/switchboard/cmd/config"
 	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/test/leak"
 )
 
 // TestTwoEdgesAnyEdgeTakesAnyMessage: a call set up through edge A is hung
 // up by a BYE that arrives at edge B; B's owner lookup finds the call, the
 // BYE gets 200 through B, and the call completes on the platform.
 func TestTwoEdgesAnyEdgeTakesAnyMessage(t *testing.T) {
+	leak.Check(t)
 	a := sipApp(t, 41000)
 	b := runApp(t, app.Mode{Edge: true}, func(c *config.Config) {
 		c.NATSURL, c.SIPHost, c.SIPPort, c.MediaIP = a.NATSURL(), "127.0.0.1", 0, "127.0.0.1"

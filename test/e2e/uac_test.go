@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-voip/switchboard/cmd/app"
 	"github.com/switchboard-voip/switchboard/cmd/config"
 	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/test/leak"
 	"github.com/switchboard-voip/switchboard/test/natstest"
 	"github.com/switchboard-voip/switchboard/workers/media"
 )
@@ -171,6 +172,7 @@ func TestNoCommonCodecGets488(t *testing.T) {
 // TestRingTimeoutAndReject: an app-routed call nobody answers gets 480
 // after ring_timeout (no-answer); one the app rejects gets the code asked.
 func TestRingTimeoutAndReject(t *testing.T) {
+	leak.Check(t)
 	a := sipApp(t, 41600, func(c *config.Config) { c.RingTimeout = time.Second })
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
@@ -308,6 +310,7 @@ func TestProvisionalAndFinalShareTheToTag(t *testing.T) {
 // TestDeadMediaIsHungUp: an answered call that receives no RTP for
 // media_timeout is ended with a BYE to the far end and call.completed.
 func TestDeadMediaIsHungUp(t *testing.T) {
+	leak.Check(t)
 	a := sipApp(t, 42200, func(c *config.Config) { c.MediaTimeout = 2 * time.Second })
 	ce := watchCalls(t, connect(t, a.NATSURL()))
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("e2e-uac"))
