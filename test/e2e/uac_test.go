@@ -42,9 +42,9 @@ func newUAC(t *testing.T) *uac {
 
 const pcmuOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5998 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 
-// invite sends an INVITE to user@edge and returns the request and every
-// response up to the final one.
-func (u *uac) invite(edge, user, body string) (*sip.Request, []*sip.Response) {
+// start sends an INVITE to user@edge and returns its client transaction,
+// which the test's end terminates.
+func (u *uac) start(edge, user, body string) (*sip.Request, sip.ClientTransaction) {
 	u.t.Helper()
 	host, port := splitHostPort(u.t, edge)
 	inv := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: user, Host: host, Port: port})
@@ -54,13 +54,22 @@ func (u *uac) invite(edge, user, body string) (*sip.Request, []*sip.Response) {
 		inv.SetBody([]byte(body))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	tx, err := u.cli.TransactionRequest(ctx, inv)
 	if err != nil {
+		cancel()
 		u.t.Fatal(err)
 	}
-	defer tx.Terminate()
+	u.t.Cleanup(func() { tx.Terminate(); cancel() })
+	return inv, tx
+}
+
+// invite sends an INVITE to user@edge and returns the request and every
+// response up to the final one.
+func (u *uac) invite(edge, user, body string) (*sip.Request, []*sip.Response) {
+	u.t.Helper()
+	inv, tx := u.start(edge, user, body)
 	var all []*sip.Response
+	timeout := time.After(10 * time.Second)
 	for {
 		select {
 		case res := <-tx.Responses():
@@ -70,7 +79,7 @@ func (u *uac) invite(edge, user, body string) (*sip.Request, []*sip.Response) {
 			}
 		case <-tx.Done():
 			u.t.Fatalf("INVITE transaction ended without a final response: %v", tx.Err())
-		case <-ctx.Done():
+		case <-timeout:
 			u.t.Fatal("no final response to INVITE")
 		}
 	}
@@ -190,17 +199,7 @@ func TestRingTimeoutAndReject(t *testing.T) {
 	}
 
 	// Reject: the INVITE's final response comes after the command.
-	host, port := splitHostPort(t, a.SIPAddr())
-	inv = sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "carol", Host: host, Port: port})
-	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	inv.SetBody([]byte(pcmuOffer))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tx, err := u.cli.TransactionRequest(ctx, inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Terminate()
+	inv, tx := u.start(a.SIPAddr(), "carol", pcmuOffer)
 	ce.wait(t, typeRinging, inv.CallID().Value(), 1, 5*time.Second)
 	if r := cmdReq[events.Reply](t, nc, "reject", map[string]any{"call_id": inv.CallID().Value(), "code": 486}); r.Code != 200 {
 		t.Fatalf("reject: %+v", r)
@@ -279,17 +278,7 @@ func TestProvisionalAndFinalShareTheToTag(t *testing.T) {
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
 	u := newUAC(t)
-	host, port := splitHostPort(t, a.SIPAddr())
-	inv := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "dave", Host: host, Port: port})
-	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	inv.SetBody([]byte(pcmuOffer))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tx, err := u.cli.TransactionRequest(ctx, inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Terminate()
+	inv, tx := u.start(a.SIPAddr(), "dave", pcmuOffer)
 	ce.wait(t, typeRinging, inv.CallID().Value(), 1, 5*time.Second)
 	if r := cmdReq[events.Reply](t, nc, "answer", map[string]any{"call_id": inv.CallID().Value()}); r.Code != 200 {
 		t.Fatalf("answer: %+v", r)
