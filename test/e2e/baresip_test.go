@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/test/natstest"
+)
+
+// TestBaresipBridge: baresip A (sending 440 Hz) calls the app route and
+// rings; the app answers it, dials baresip B (sending 1 kHz, auto answer)
+// with bridge_to A, and each phone records what it receives. A must hear
+// B's tone and B A's tone, at a sane level, and neither its own. Hanging up
+// A by command ends B too.
+func TestBaresipBridge(t *testing.T) {
+	needTools(t, "baresip")
+	const (
+		toneA, toneB = 440.0, 1000.0
+		bridgedAudio = 3 * time.Second        // recorded by each side after the bridge
+		settle       = 500 * time.Millisecond // skipped at the start of that (jitter buffer, transients)
+	)
+	a := sipApp(t, 42000) // RTP 42000-42199
+	nc := connect(t, a.NATSURL())
+	ce := watchCalls(t, nc)
+	phoneA := startBaresip(t, baresipOpts{user: "a", toneHz: int(toneA), rtpPorts: "42200-42299"})
+	phoneB := startBaresip(t, baresipOpts{user: "b", toneHz: int(toneB), rtpPorts: "42300-42399", autoAnswer: true})
+
+	// A calls in on the app route: it rings until answered by command.
+	phoneA.mustCommand(t, "dial", "sip:alice@"+a.SIPAddr())
+	inc := ce.wait(t, typeIncoming, "", 1, 10*time.Second)[0]
+	caller := inc.CallID
+	if r := inc.Data.(*events.CallIncoming).Route; r != "app" {
+		t.Fatalf("route %q, want app: %+v", r, inc.Data)
+	}
+	ce.wait(t, typeRinging, caller, 1, 5*time.Second)
+	phoneA.waitEvent(t, "CALL_RINGING", 5*time.Second)
+	if r := cmdReq[events.Reply](t, nc, "answer", map[string]any{"call_id": caller}); r.Code != 200 {
+		t.Fatalf("answer: %+v", r)
+	}
+	ansA := ce.wait(t, typeAnswered, caller, 1, 5*time.Second)[0].Data.(*events.CallAnswered)
+	phoneA.waitEvent(t, "CALL_ESTABLISHED", 5*time.Second)
+
+	// The app dials B and bridges it to A once B answers.
+	d := cmdReq[events.DialReply](t, nc, "dial", map[string]any{
+		"to": phoneB.SIPURI(), "bridge_to": caller, "timeout": 10,
+	})
+	if d.Code != 202 || d.CallID == "" {
+		t.Fatalf("dial: %+v", d)
+	}
+	ansB := ce.wait(t, typeAnswered, d.CallID, 1, 10*time.Second)[0].Data.(*events.CallAnswered)
+	brA := ce.wait(t, typeBridged, caller, 1, 5*time.Second)[0].Data.(*events.CallBridged)
+	brB := ce.wait(t, typeBridged, d.CallID, 1, 5*time.Second)[0].Data.(*events.CallBridged)
+	phoneB.waitEvent(t, "CALL_ESTABLISHED", 5*time.Second)
+	t.Logf("A leg %s: %s, %s <-> %s; B leg %s: %s, %s <-> %s", caller, ansA.Codec, ansA.LocalRTP, ansA.RemoteRTP,
+		d.CallID, ansB.Codec, ansB.LocalRTP, ansB.RemoteRTP)
+	if ansA.Codec != "PCMU/8000" || ansB.Codec != "PCMU/8000" {
+		t.Errorf("codecs %q and %q; want PCMU/8000 (baresip's first G.711 codec) on both legs", ansA.Codec, ansB.Codec)
+	}
+	if brA.PeerCallID != d.CallID || brB.PeerCallID != caller || brA.Transcoding || brB.Transcoding {
+		t.Errorf("bridged: A %+v, B %+v", brA, brB)
+	}
+
+	// Where each recording stood at the bridge, then poll until each side
+	// has recorded bridgedAudio more.
+	startA, startB := recordedSamples(t, phoneA), recordedSamples(t, phoneB)
+	natstest.CheckFor(t, bridgedAudio+5*time.Second, 100*time.Millisecond, func() error {
+		for _, p := range []struct {
+			b     *baresip
+			start int
+		}{{phoneA, startA}, {phoneB, startB}} {
+			w := recordedWAV(t, p.b)
+			if got, want := len(w.samples)-p.start, int(bridgedAudio.Seconds()*float64(w.rate)); w.rate == 0 || got < want {
+				return fmt.Errorf("baresip %s recorded %d of %d samples since the bridge", p.b.opts.user, got, want)
+			}
+		}
+		return nil
+	})
+
+	// The app hangs up A; B goes down with it.
+	if r := cmdReq[events.Reply](t, nc, "hangup", map[string]any{"call_id": caller}); r.Code != 200 {
+		t.Fatalf("hangup: %+v", r)
+	}
+	doneA := ce.wait(t, typeCompleted, caller, 1, 5*time.Second)[0].Data.(*events.CallCompleted)
+	doneB := ce.wait(t, typeCompleted, d.CallID, 1, 5*time.Second)[0].Data.(*events.CallCompleted)
+	if doneA.Status != events.StatusCompleted || doneA.HangupBy != events.ByApp ||
+		doneB.Status != events.StatusCompleted || doneB.HangupBy != events.ByPeer || doneB.Direction != events.DirectionOutbound {
+		t.Errorf("completed: A %+v, B %+v", doneA, doneB)
+	}
+	// Both phones must have taken the platform's BYE (not answered it 481:
+	// the BYE must carry the dialog's tags).
+	for _, p := range []*baresip{phoneA, phoneB} {
+		if e, ok := p.eventWithin("CALL_CLOSED", 5*time.Second); ok {
+			t.Logf("baresip %s: call closed (%s)", p.opts.user, e.Param)
+			continue
+		}
+		t.Errorf("baresip %s: its call is still up 5 s after the platform hung up; requests it refused (481):\n%s",
+			p.opts.user, strings.Join(p.refusedRequests(), "\n--\n"))
+	}
+
+	// Quit both phones so sndfile finalizes the recordings, then measure.
+	phoneA.stop(t)
+	phoneB.stop(t)
+	for _, p := range []struct {
+		b, peer     *baresip
+		start       int
+		hear, own   float64
+		description string
+	}{
+		{phoneA, phoneB, startA, toneB, toneA, "A hears B"},
+		{phoneB, phoneA, startB, toneA, toneB, "B hears A"},
+	} {
+		w := recordedWAV(t, p.b)
+		sent := recordedWAV(t, p.peer, "enc")
+		from := p.start + int(settle.Seconds()*float64(w.rate))
+		to := p.start + int(bridgedAudio.Seconds()*float64(w.rate))
+		if w.rate == 0 || to > len(w.samples) {
+			t.Errorf("%s: recording %s has %d samples at %d Hz; want %d", p.description, p.b.recording(t, "dec"), len(w.samples), w.rate, to)
+			continue
+		}
+		seg := w.samples[from:to]
+		peak, rms := peakFrequency(seg, float64(w.rate))
+		hear, own := toneLevel(seg, float64(w.rate), p.hear), toneLevel(seg, float64(w.rate), p.own)
+		// What the peer sent (its encoder's input), after the same settling.
+		sentRMS := math.Inf(-1)
+		if skip := int(settle.Seconds() * float64(sent.rate)); skip < len(sent.samples) {
+			_, sentRMS = peakFrequency(sent.samples[skip:], float64(sent.rate))
+		}
+		pre, preRMS := peakFrequency(w.samples[:p.start], float64(w.rate))
+		t.Logf("%s: %d Hz/%dch recording, %.2f s bridged analysed: peak %.0f Hz, RMS %.1f dBFS (peer sent %.1f dBFS); %.0f Hz at %.1f dBFS, own %.0f Hz at %.1f dBFS; before the bridge: %.2f s recorded, peak %.0f Hz, RMS %.1f dBFS",
+			p.description, w.rate, w.channels, float64(len(seg))/float64(w.rate), peak, rms, sentRMS, p.hear, hear, p.own, own,
+			float64(p.start)/float64(w.rate), pre, preRMS)
+		if math.Abs(peak-p.hear) > 0.02*p.hear {
+			t.Errorf("%s: received audio peaks at %.0f Hz; want %.0f Hz ±2%%", p.description, peak, p.hear)
+		}
+		if rms < -30 || rms > -1 {
+			t.Errorf("%s: received audio at %.1f dBFS RMS; want a sane level (-30 to -1 dBFS)", p.description, rms)
+		}
+		if math.Abs(rms-sentRMS) > 1 {
+			t.Errorf("%s: received %.1f dBFS, but the peer sent %.1f dBFS: the bridge changed the level", p.description, rms, sentRMS)
+		}
+		if own > hear-30 {
+			t.Errorf("%s: its own %.0f Hz tone is at %.1f dBFS, only %.1f dB below the peer's: it hears itself", p.description, p.own, own, hear-own)
+		}
+	}
+}
+
+// recordedWAV reads what a phone has received so far (its sndfile "dec"
+// dump), or sent with kind "enc"; zero while it has none.
+func recordedWAV(t *testing.T, b *baresip, kind ...string) wavPCM {
+	t.Helper()
+	k := "dec"
+	if len(kind) > 0 {
+		k = kind[0]
+	}
+	path := b.recording(t, k)
+	if path == "" {
+		return wavPCM{}
+	}
+	w, err := readWAV(path)
+	if err != nil {
+		// The header is written first; a file caught before that is empty.
+		return wavPCM{}
+	}
+	return w
+}
+
+func recordedSamples(t *testing.T, b *baresip) int {
+	t.Helper()
+	return len(recordedWAV(t, b).samples)
+}
