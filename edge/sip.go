@@ -431,16 +431,36 @@ func (e *SIPEdge) onOwnerResponse(m *nats.Msg) {
 		return
 	}
 	e.fixContact(res, pt.req.Transport())
+	// Wait for the ACK before the 2xx leaves, or a quick ACK could arrive
+	// before anyone listens for it and the 2xx would be resent for 32 s.
+	var acked chan struct{}
+	if res.IsSuccess() && pt.req.IsInvite() && !sip.IsReliable(pt.req.Transport()) {
+		acked = e.awaitAck(res)
+	}
 	if err := pt.tx.Respond(res); err != nil {
 		e.log.Debug("response not sent", "err", err, "status", res.StatusCode)
 	}
 	if res.StatusCode < 200 {
 		return
 	}
-	if res.IsSuccess() && pt.req.IsInvite() && !sip.IsReliable(pt.req.Transport()) {
-		e.retransmit2xx(res)
+	if acked != nil {
+		e.retransmit2xx(res, acked)
 	}
 	pt.once.Do(func() { close(pt.final) })
+}
+
+// awaitAck registers interest in the ACK of a 2xx; stopRetransmit closes
+// the channel when the ACK arrives. Nil if one is already registered.
+func (e *SIPEdge) awaitAck(res *sip.Response) chan struct{} {
+	key := ackKey(res.CallID().Value(), res.CSeq().SeqNo)
+	ch := make(chan struct{})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed || e.acks[key] != nil {
+		return nil
+	}
+	e.acks[key] = ch
+	return ch
 }
 
 func ackKey(callID string, cseq uint32) string {
@@ -449,20 +469,12 @@ func ackKey(callID string, cseq uint32) string {
 
 // retransmit2xx resends a 2xx to INVITE over UDP until the ACK arrives
 // (RFC 3261 §13.3.1.4, RFC 6026: the transaction layer does not do it).
-func (e *SIPEdge) retransmit2xx(res *sip.Response) {
+func (e *SIPEdge) retransmit2xx(res *sip.Response, acked chan struct{}) {
 	key := ackKey(res.CallID().Value(), res.CSeq().SeqNo)
-	ch := make(chan struct{})
-	e.mu.Lock()
-	if e.closed || e.acks[key] != nil {
-		e.mu.Unlock()
-		return
-	}
-	e.acks[key] = ch
-	e.mu.Unlock()
 	e.wg.Go(func() {
 		defer func() {
 			e.mu.Lock()
-			if e.acks[key] == ch {
+			if e.acks[key] == acked {
 				delete(e.acks, key)
 			}
 			e.mu.Unlock()
@@ -472,7 +484,7 @@ func (e *SIPEdge) retransmit2xx(res *sip.Response) {
 		defer t.Stop()
 		for {
 			select {
-			case <-ch:
+			case <-acked:
 				return
 			case <-t.C:
 			}

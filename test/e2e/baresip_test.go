@@ -23,11 +23,11 @@ func TestBaresipBridge(t *testing.T) {
 		bridgedAudio = 3 * time.Second        // recorded by each side after the bridge
 		settle       = 500 * time.Millisecond // skipped at the start of that (jitter buffer, transients)
 	)
-	a := sipApp(t, 42000) // RTP 42000-42199
+	a := sipApp(t, 44000) // RTP 44000-44199
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
-	phoneA := startBaresip(t, baresipOpts{user: "a", toneHz: int(toneA), rtpPorts: "42200-42299"})
-	phoneB := startBaresip(t, baresipOpts{user: "b", toneHz: int(toneB), rtpPorts: "42300-42399", autoAnswer: true})
+	phoneA := startBaresip(t, baresipOpts{user: "a", toneHz: int(toneA), rtpPorts: "44200-44299"})
+	phoneB := startBaresip(t, baresipOpts{user: "b", toneHz: int(toneB), rtpPorts: "44300-44399", autoAnswer: true})
 
 	// A calls in on the app route: it rings until answered by command.
 	phoneA.mustCommand(t, "dial", "sip:alice@"+a.SIPAddr())
