@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"syscall"
 	"testing"
@@ -108,6 +109,31 @@ func startProc(t *testing.T, args ...string) *proc {
 }
 
 func (p *proc) signal(s syscall.Signal) { _ = p.cmd.Process.Signal(s) }
+
+// logValue waits for the process to log key=value and returns the value
+// (the actual address of something bound to port 0, say).
+func (p *proc) logValue(t *testing.T, key string) string {
+	t.Helper()
+	re := regexp.MustCompile(`\b` + regexp.QuoteMeta(key) + `=(\S+)`)
+	var v string
+	deadline := time.Now().Add(20 * time.Second)
+	for v == "" {
+		if m := re.FindStringSubmatch(p.out.String()); m != nil {
+			v = m[1]
+			break
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("process exited before logging %s:\n%s", key, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process did not log %s:\n%s", key, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return v
+}
 
 // wait returns the exit code, failing the test if the process does not end
 // within d.

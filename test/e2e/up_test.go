@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,11 +50,10 @@ func healthz(addr string) (int, string) {
 // it owning every partition, the stock NATS micro protocol finds it, and
 // SIGTERM hands everything over and exits 0.
 func TestUpIsReadyListedAndDrainsOnSIGTERM(t *testing.T) {
-	natsPort, httpPort := freePort(t), freePort(t)
-	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", httpPort)
 	up := startProc(t, "up", "--node-id", "solo", "--data", t.TempDir(),
-		"--nats-port", strconv.Itoa(natsPort), "--http", httpAddr, "--sip-host", "127.0.0.1", "--sip-port", "0", "--media-ip", "127.0.0.1")
+		"--nats-port", "-1", "--http", "127.0.0.1:0", "--sip-host", "127.0.0.1", "--sip-port", "0", "--media-ip", "127.0.0.1")
+	natsURL := up.logValue(t, "url")
+	httpAddr := strings.TrimPrefix(up.logValue(t, "http"), "http://")
 
 	natstest.CheckFor(t, 15*time.Second, 50*time.Millisecond, func() error {
 		if code, body := healthz(httpAddr); code != 200 {
@@ -128,8 +126,8 @@ func TestUpIsReadyListedAndDrainsOnSIGTERM(t *testing.T) {
 
 // TestSIGINTStopsAtOnce: SIGINT does not wait for a drain.
 func TestSIGINTStopsAtOnce(t *testing.T) {
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	up := startProc(t, "up", "--data", t.TempDir(), "--nats-port", strconv.Itoa(freePort(t)), "--http", httpAddr, "--sip-host", "127.0.0.1", "--sip-port", "0", "--media-ip", "127.0.0.1")
+	up := startProc(t, "up", "--data", t.TempDir(), "--nats-port", "-1", "--http", "127.0.0.1:0", "--sip-host", "127.0.0.1", "--sip-port", "0", "--media-ip", "127.0.0.1")
+	httpAddr := strings.TrimPrefix(up.logValue(t, "http"), "http://")
 	natstest.CheckFor(t, 15*time.Second, 50*time.Millisecond, func() error {
 		if code, body := healthz(httpAddr); code != 200 {
 			return fmt.Errorf("healthz %d %s", code, body)
@@ -151,20 +149,19 @@ func TestSIGINTStopsAtOnce(t *testing.T) {
 // two workers; after kill -9 of the worker, the survivor owns every media
 // partition within 5 s and commands still get answers through the edge.
 func TestSeparateProcessesShareWorkAndSurviveAKill(t *testing.T) {
-	natsPort := freePort(t)
-	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
-	upHTTP := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startProc(t, "up", "--node-id", "main", "--data", t.TempDir(), "--nats-port", strconv.Itoa(natsPort), "--http", upHTTP, "--sip-host", "127.0.0.1", "--sip-port", "0", "--media-ip", "127.0.0.1")
+	up := startProc(t, "up", "--node-id", "main", "--data", t.TempDir(), "--nats-port", "-1", "--http", "127.0.0.1:0", "--sip-host", "127.0.0.1", "--sip-port", "0", "--media-ip", "127.0.0.1")
+	natsURL := up.logValue(t, "url")
+	upHTTP := strings.TrimPrefix(up.logValue(t, "http"), "http://")
 	natstest.CheckFor(t, 15*time.Second, 50*time.Millisecond, func() error {
 		if code, _ := healthz(upHTTP); code != 200 {
 			return fmt.Errorf("up not ready")
 		}
 		return nil
 	})
-	wHTTP := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	worker := startProc(t, "worker", "--node-id", "w2", "--nats", natsURL, "--roles", "media", "--http", wHTTP, "--media-ip", "127.0.0.1")
-	eHTTP := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startProc(t, "edge", "--node-id", "e2", "--nats", natsURL, "--http", eHTTP, "--sip-host", "127.0.0.1", "--sip-port", "0")
+	worker := startProc(t, "worker", "--node-id", "w2", "--nats", natsURL, "--roles", "media", "--http", "127.0.0.1:0", "--media-ip", "127.0.0.1")
+	wHTTP := strings.TrimPrefix(worker.logValue(t, "http"), "http://")
+	edgeP := startProc(t, "edge", "--node-id", "e2", "--nats", natsURL, "--http", "127.0.0.1:0", "--sip-host", "127.0.0.1", "--sip-port", "0")
+	eHTTP := strings.TrimPrefix(edgeP.logValue(t, "http"), "http://")
 
 	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
 		nodes := ctlNodes(t, natsURL)
