@@ -39,7 +39,8 @@ type SIPConfig struct {
 	InviteTimeout time.Duration
 	// RequestTimeout does the same for other requests (RFC 3261 Timer F).
 	RequestTimeout time.Duration
-	// MaxMessageBytes drops larger datagrams before parsing.
+	// MaxMessageBytes bounds a message: larger datagrams are dropped
+	// before parsing, larger TCP messages close their connection.
 	MaxMessageBytes int
 	// TLSPort, WSPort and WSSPort enable those transports (0: off) on Host.
 	TLSPort, WSPort, WSSPort int
@@ -86,6 +87,7 @@ type SIPEdge struct {
 type pendingTx struct {
 	tx    sip.ServerTransaction
 	req   *sip.Request
+	dest  string // where responses go (replyTo)
 	final chan struct{}
 	once  sync.Once
 }
@@ -127,7 +129,7 @@ func NewSIPEdge(nc *nats.Conn, cfg SIPConfig, log *slog.Logger, reg prometheus.R
 			}, []string{"reason"}),
 		},
 	}
-	for _, r := range []string{"parse", "malformed", "oversized", "no_owner", "owner_timeout", "late_response", "send_failed"} {
+	for _, r := range []string{"parse", "malformed", "oversized", "unsupported", "no_owner", "owner_timeout", "late_response", "send_failed"} {
 		e.met.errors.WithLabelValues(r)
 	}
 	if reg != nil {
@@ -136,14 +138,20 @@ func NewSIPEdge(nc *nats.Conn, cfg SIPConfig, log *slog.Logger, reg prometheus.R
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	var err error
-	if e.udp, err = net.ListenPacket("udp", addr); err != nil {
-		return nil, fmt.Errorf("SIP UDP %s: %w", addr, err)
-	}
-	e.udpAddr = e.udp.LocalAddr().(*net.UDPAddr)
-	// TCP on the same port as UDP, as phones expect.
-	if e.tcp, err = net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(e.udpAddr.Port))); err != nil {
+	// TCP on the same port as UDP, as phones expect. With port 0 the port
+	// UDP got may be taken for TCP: try another, a bounded number of times.
+	for attempt := 0; ; attempt++ {
+		if e.udp, err = net.ListenPacket("udp", addr); err != nil {
+			return nil, fmt.Errorf("SIP UDP %s: %w", addr, err)
+		}
+		e.udpAddr = e.udp.LocalAddr().(*net.UDPAddr)
+		if e.tcp, err = net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(e.udpAddr.Port))); err == nil {
+			break
+		}
 		e.udp.Close()
-		return nil, fmt.Errorf("SIP TCP: %w", err)
+		if cfg.Port != 0 || attempt == 9 {
+			return nil, fmt.Errorf("SIP TCP: %w", err)
+		}
 	}
 
 	for _, x := range []struct {
@@ -170,14 +178,26 @@ func NewSIPEdge(nc *nats.Conn, cfg SIPConfig, log *slog.Logger, reg prometheus.R
 	}
 
 	sipLog := slog.New(&countingHandler{next: log.Handler(), errors: e.met.errors})
+	// The read filter bounds datagrams; the parser bounds each message of a
+	// TCP stream (a read of a stream can hold part of one message, or many).
+	parser := sip.NewParser()
+	parser.MaxMessageLength = cfg.MaxMessageBytes
 	e.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent("switchboard"),
 		sipgo.WithUserAgenTLSConfig(cfg.TLS),
+		sipgo.WithUserAgentParser(parser),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sip.WithTransportLayerLogger(sipLog),
 			sip.WithTransportLayerReadFilter(e.readFilter),
 		),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(sipLog),
+			// Responses matching no transaction (retransmissions, junk):
+			// sipgo's default logs each at INFO on slog.Default.
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
+				log.Debug("response to no transaction", "status", r.StatusCode, "source", r.Source())
+			}),
+		),
 	)
 	if err != nil {
 		e.closeSockets()
@@ -201,10 +221,11 @@ func NewSIPEdge(nc *nats.Conn, cfg SIPConfig, log *slog.Logger, reg prometheus.R
 		e.closeSockets()
 		return nil, err
 	}
-	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.UPDATE, sip.INFO, sip.PRACK, sip.NOTIFY, sip.REFER, sip.MESSAGE} {
-		e.srv.OnRequest(m, e.onRequest)
+	for _, m := range servedMethods {
+		e.srv.OnRequest(m, e.checked(e.onRequest))
 	}
-	e.srv.OnOptions(e.onOptions)
+	e.srv.OnOptions(e.checked(e.onOptions))
+	e.srv.OnNoRoute(e.checked(nil))
 	return e, nil
 }
 
@@ -245,9 +266,11 @@ func (e *SIPEdge) Addr(network string) string {
 }
 
 // readFilter runs on every datagram or stream read before parsing: it drops
-// oversized input. It never returns an error (that would stop the reader).
-func (e *SIPEdge) readFilter(_ sip.TransportReadProps, data []byte) ([]byte, error) {
-	if len(data) > e.cfg.MaxMessageBytes {
+// oversized datagrams. A stream read is no message (it may hold several),
+// so streams pass: the parser bounds their messages. It never returns an
+// error (that would stop the reader).
+func (e *SIPEdge) readFilter(props sip.TransportReadProps, data []byte) ([]byte, error) {
+	if strings.EqualFold(props.Transport, "udp") && len(data) > e.cfg.MaxMessageBytes {
 		e.met.errors.WithLabelValues("oversized").Inc()
 		return nil, nil
 	}
@@ -310,28 +333,161 @@ func (e *SIPEdge) Run(ctx context.Context) error {
 }
 
 func (e *SIPEdge) onOptions(req *sip.Request, tx sip.ServerTransaction) {
-	e.met.in.WithLabelValues("OPTIONS").Inc()
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, PRACK, NOTIFY, REFER, MESSAGE"))
+	res.AppendHeader(sip.NewHeader("Allow", allowHeader))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	_ = tx.Respond(res)
+	e.respond(tx, res)
+}
+
+// respond sends a response on a server transaction and counts a failure
+// as send_failed: sipgo refuses, for one, a UDP message over 1300 bytes.
+// A transaction a CANCEL ended has nothing left to send: not a failure.
+func (e *SIPEdge) respond(tx sip.ServerTransaction, res *sip.Response) {
+	if err := tx.Respond(res); err != nil {
+		if !errors.Is(err, sip.ErrTransactionCanceled) {
+			e.met.errors.WithLabelValues("send_failed").Inc()
+		}
+		e.log.Debug("response not sent", "err", err, "status", res.StatusCode)
+	}
+}
+
+// servedMethods are the methods the edge hands to workers (OPTIONS it
+// answers itself); allowHeader lists them all.
+var servedMethods = []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.UPDATE, sip.INFO, sip.PRACK, sip.NOTIFY, sip.REFER, sip.MESSAGE}
+
+const allowHeader = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, PRACK, NOTIFY, REFER, MESSAGE"
+
+// knownMethods are methods the edge recognises but does not serve: they
+// get 405, other methods 501 (RFC 3261 §8.2.1, §21.5.2).
+var knownMethods = map[sip.RequestMethod]bool{sip.REGISTER: true, sip.SUBSCRIBE: true, sip.PUBLISH: true}
+
+// supportedOptionTags are the extensions a Require header field may ask
+// for (RFC 3261 §8.2.2.3): session timers, which the media role honours.
+var supportedOptionTags = map[string]bool{"timer": true}
+
+// maxCallIDBytes is the longest Call-ID accepted, as in the commands'
+// call_id (schemas/commands).
+const maxCallIDBytes = 1024
+
+// singleHeaders may appear once in a request (RFC 3261 §7.3.1: only
+// comma-separated lists may repeat); the first four must.
+var singleHeaders = []string{"Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length", "Content-Type"}
+
+// checked wraps a request handler (nil: a method the edge does not serve)
+// with the request validation of RFC 3261 §8.2 that sipgo leaves to its
+// user, in the RFC's order: a request that fails is answered here (an ACK
+// is dropped) and counted, as "malformed" when it breaks the grammar and
+// "unsupported" when it asks for something the platform does not do.
+func (e *SIPEdge) checked(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		label := string(req.Method)
+		if h == nil && !knownMethods[req.Method] {
+			label = "other" // any token is a method: keep the label set bounded
+		}
+		e.met.in.WithLabelValues(label).Inc()
+		res, reason := checkRequest(req, h != nil)
+		if res == nil {
+			h(req, tx)
+			return
+		}
+		e.met.errors.WithLabelValues(reason).Inc()
+		if tx != nil && !req.IsAck() {
+			e.respond(tx, res)
+		}
+	}
+}
+
+// checkRequest returns the response refusing req and the error reason, or
+// nil when req may go on. served says whether the edge serves the method.
+func checkRequest(req *sip.Request, served bool) (*sip.Response, string) {
+	bad := func(why string) (*sip.Response, string) {
+		return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request: "+why, nil), "malformed"
+	}
+	// §8.1.1: every request has these, once (RFC 4475 §3.3.1, §3.3.8, §3.3.9).
+	if cid := req.CallID(); cid == nil || cid.Value() == "" || req.CSeq() == nil || req.From() == nil || req.To() == nil {
+		return bad("missing Call-ID, CSeq, From or To")
+	}
+	// The Call-ID names the call's NATS subjects and KV key (base64url, 4/3
+	// longer): a long one would exceed the NATS control line (4 KB) and the
+	// server would drop the node's connection. Commands take 1 024 bytes.
+	if len(req.CallID().Value()) > maxCallIDBytes {
+		return bad("Call-ID longer than " + strconv.Itoa(maxCallIDBytes) + " bytes")
+	}
+	for _, name := range singleHeaders {
+		if len(req.GetHeaders(name)) > 1 {
+			return bad("more than one " + name)
+		}
+	}
+	// §8.1.1.5; sipgo upper-cases the start line's method, not CSeq's
+	// (RFC 4475 §3.1.2.17, §3.1.2.18).
+	if !strings.EqualFold(string(req.CSeq().MethodName), string(req.Method)) {
+		return bad("CSeq method does not match the request method")
+	}
+	// §19.1.1: no headers component in a Request-URI (RFC 4475 §3.1.2.11).
+	if len(req.Recipient.Headers) > 0 {
+		return bad("headers in the Request-URI")
+	}
+	// §21.5.6 (RFC 4475 §3.1.2.16).
+	if !strings.EqualFold(req.SipVersion, "SIP/2.0") {
+		res := sip.NewResponseFromRequest(req, sip.StatusVersionNotSupported, "Version Not Supported", nil)
+		res.SipVersion = "SIP/2.0"
+		return res, "unsupported"
+	}
+	// §8.2.1.
+	if !served {
+		code, reason := sip.StatusNotImplemented, "Not Implemented"
+		if knownMethods[req.Method] {
+			code, reason = sip.StatusMethodNotAllowed, "Method Not Allowed"
+		}
+		res := sip.NewResponseFromRequest(req, code, reason, nil)
+		res.AppendHeader(sip.NewHeader("Allow", allowHeader))
+		return res, "unsupported"
+	}
+	// §8.2.2.1 (RFC 4475 §3.3.2).
+	switch strings.ToLower(req.Recipient.Scheme) {
+	case "sip", "sips", "tel":
+	default:
+		return sip.NewResponseFromRequest(req, 416, "Unsupported URI Scheme", nil), "unsupported"
+	}
+	// §8.2.2.3: Require, but never on CANCEL or ACK (RFC 4475 §3.3.5).
+	// Proxy-Require is for proxies; the edge is a UAS.
+	if !req.IsAck() && !req.IsCancel() {
+		var unsupported []string
+		for _, h := range req.GetHeaders("Require") {
+			for tag := range strings.SplitSeq(h.Value(), ",") {
+				if tag = strings.TrimSpace(tag); tag != "" && !supportedOptionTags[strings.ToLower(tag)] {
+					unsupported = append(unsupported, tag)
+				}
+			}
+		}
+		if len(unsupported) > 0 {
+			res := sip.NewResponseFromRequest(req, sip.StatusBadExtension, "Bad Extension", nil)
+			res.AppendHeader(sip.NewHeader("Unsupported", strings.Join(unsupported, ", ")))
+			return res, "unsupported"
+		}
+	}
+	// §8.2.3: the body of an offer is SDP (RFC 4475 §3.3.6). Other
+	// methods carry other bodies (INFO, MESSAGE, NOTIFY) and go on.
+	if (req.IsInvite() || req.Method == sip.UPDATE) && len(req.Body()) > 0 {
+		if ct := req.ContentType(); ct != nil {
+			mt, _, _ := strings.Cut(ct.Value(), ";")
+			if !strings.EqualFold(strings.TrimSpace(mt), "application/sdp") {
+				res := sip.NewResponseFromRequest(req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", nil)
+				res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+				return res, "unsupported"
+			}
+		}
+	}
+	return nil, ""
 }
 
 // onRequest hands a request to its call's owner and, for requests with a
 // server transaction, relays the owner's responses until the final one.
+// The request has passed checkRequest.
 func (e *SIPEdge) onRequest(req *sip.Request, tx sip.ServerTransaction) {
-	method := string(req.Method)
-	e.met.in.WithLabelValues(method).Inc()
 	cid := req.CallID()
-	if cid == nil || cid.Value() == "" || req.CSeq() == nil || req.From() == nil || req.To() == nil {
-		e.met.errors.WithLabelValues("malformed").Inc()
-		if tx != nil && !req.IsAck() {
-			_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request: missing Call-ID, CSeq, From or To", nil))
-		}
-		return
-	}
 	if req.IsInvite() {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil))
+		e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil))
 	}
 	callID := cid.Value()
 	p := events.Partition(callID, e.cfg.Partitions)
@@ -340,11 +496,11 @@ func (e *SIPEdge) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 	txID := ""
 	if tx != nil && !req.IsAck() {
 		txID = e.cfg.EdgeID + "-" + strconv.FormatUint(e.txSeq.Add(1), 36)
-		pt = &pendingTx{tx: tx, req: req, final: make(chan struct{})}
+		pt = &pendingTx{tx: tx, req: req, dest: replyTo(req), final: make(chan struct{})}
 		e.mu.Lock()
 		if e.closed {
 			e.mu.Unlock()
-			_ = tx.Respond(serviceUnavailable(req, "edge shutting down"))
+			e.respond(tx, serviceUnavailable(req, "edge shutting down"))
 			return
 		}
 		e.pending[txID] = pt
@@ -373,7 +529,7 @@ func (e *SIPEdge) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		e.met.errors.WithLabelValues(reason).Inc()
 		if pt != nil {
 			// RFC 3261 §21.5.4: 503 with Retry-After, never a hang.
-			_ = tx.Respond(serviceUnavailable(req, fmt.Sprintf("partition %d: %s", p, reason)))
+			e.respond(tx, serviceUnavailable(req, fmt.Sprintf("partition %d: %s", p, reason)))
 		}
 		return
 	}
@@ -403,8 +559,18 @@ func (e *SIPEdge) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 	case <-tx.Done():
 	case <-t.C:
 		e.met.errors.WithLabelValues("owner_timeout").Inc()
-		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusRequestTimeout, "Request Timeout", nil))
+		e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusRequestTimeout, "Request Timeout", nil))
 	}
+}
+
+// replyTo is where sipgo sends its own responses to req: over UDP the
+// source address with the Via's port (RFC 3261 §18.2.2), or the source port
+// when the Via asks for rport (RFC 3581 §4). A response parsed from a
+// worker's bytes has no destination, and sipgo would fall back to the Via's
+// sent-by: a host the sender chose, unreachable behind NAT and anyone's in a
+// forged Via.
+func replyTo(req *sip.Request) string {
+	return sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil).Destination()
 }
 
 func serviceUnavailable(req *sip.Request, why string) *sip.Response {
@@ -437,9 +603,8 @@ func (e *SIPEdge) onOwnerResponse(m *nats.Msg) {
 	if res.IsSuccess() && pt.req.IsInvite() && !sip.IsReliable(pt.req.Transport()) {
 		acked = e.awaitAck(res)
 	}
-	if err := pt.tx.Respond(res); err != nil {
-		e.log.Debug("response not sent", "err", err, "status", res.StatusCode)
-	}
+	res.SetDestination(pt.dest)
+	e.respond(pt.tx, res)
 	if res.StatusCode < 200 {
 		return
 	}
@@ -643,7 +808,14 @@ func (h *countingHandler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level >= slog.LevelError {
 		switch r.Message {
 		case "failed to parse":
-			h.errors.WithLabelValues("parse").Inc()
+			reason := "parse"
+			r.Attrs(func(a slog.Attr) bool {
+				if err, ok := a.Value.Any().(error); ok && errors.Is(err, sip.ErrMessageTooLarge) {
+					reason = "oversized" // a TCP message over MaxMessageBytes
+				}
+				return true
+			})
+			h.errors.WithLabelValues(reason).Inc()
 		case "Server tx failed to handle request":
 			h.errors.WithLabelValues("malformed").Inc()
 		}
