@@ -48,6 +48,16 @@ type SIPConfig struct {
 	TLS *tls.Config
 }
 
+func init() {
+	// sipgo refuses to write any UDP message over UDPMTUSize-200 bytes,
+	// responses included. RFC 3261 §18.1.1 asks a client to move large
+	// *requests* to TCP (ours stay far below 1,300 bytes), but a response
+	// goes back over the transport its request came on (§18.2.2), however
+	// large: a long Via or Record-Route chain must not make a call fail
+	// silently (RFC 4475 §3.1.1.7 longreq).
+	sip.UDPMTUSize = 65535
+}
+
 // RFC 3261 §17.1.1.1 timer values.
 const (
 	t1 = 500 * time.Millisecond

@@ -548,9 +548,6 @@ var knownGaps = map[string]struct {
 	"novelsc": {"3.3.3", "sipgo's URI parser allows only letters in a scheme; RFC 3986 also allows digits, '+', '-' and '.', so " +
 		"'soap.beep://...' fails to parse and the request is dropped instead of answered 416",
 		dropped},
-	"longreq": {"3.1.1.7", "sipgo refuses to send any UDP message over 1300 bytes (sip.UDPMTUSize-200), responses included; " +
-		"the responses to longreq copy its 34 Vias and long From, To and Call-ID (3.3 KB), so this valid INVITE gets no answer at all",
-		expect{text: "no answer (responses too big for sipgo's UDP)", none: true}},
 	"inv2543": {"3.4.1", "an RFC 2543 request with neither a branch nor a From tag: sipgo's transaction layer requires the From tag " +
 		"for its RFC 2543 transaction key and answers a stateless 400 (RFC 3261 §17.2.3 matches without it)",
 		finalIs("400 from sipgo's transaction layer", 400)},
