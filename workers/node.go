@@ -572,8 +572,9 @@ func (n *Node) release(ctx context.Context, role string, p int, reason string) {
 }
 
 func (n *Node) deleteLease(ctx context.Context, key string, rev uint64) {
-	if ctx.Err() != nil {
-		ctx = context.Background()
+	if ctx.Err() != nil || !n.nc.IsConnected() {
+		// Leaving, or cut off: the lease dies with our membership anyway.
+		return
 	}
 	kctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

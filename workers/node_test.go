@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -35,14 +36,28 @@ func cfg(id string) workers.Config {
 type recordingRole struct {
 	workers.BaseRole
 	takeovers, takeoversAfterDeath atomic.Int32
+	mu                             sync.Mutex
+	tookFromDead                   map[int]bool
 }
 
-func (r *recordingRole) TakeOver(_ context.Context, _ int, takeover bool) error {
+func (r *recordingRole) TakeOver(_ context.Context, p int, takeover bool) error {
 	r.takeovers.Add(1)
 	if takeover {
 		r.takeoversAfterDeath.Add(1)
+		r.mu.Lock()
+		if r.tookFromDead == nil {
+			r.tookFromDead = map[int]bool{}
+		}
+		r.tookFromDead[p] = true
+		r.mu.Unlock()
 	}
 	return nil
+}
+
+func (r *recordingRole) tookOver(p int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tookFromDead[p]
 }
 
 type runningNode struct {
@@ -157,10 +172,10 @@ func TestThreeNodesSpreadThenSurviveACrash(t *testing.T) {
 	smp := newSampler(a, b, c)
 
 	natstest.CheckFor(t, 10*time.Second, 20*time.Millisecond, allOwned(events.RoleMedia, a, b, c))
-	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, allOwned(events.RoleConference, a, b, c))
+	natstest.CheckFor(t, 15*time.Second, 20*time.Millisecond, allOwned(events.RoleConference, a, b, c))
 	// Ownership converges to exactly what the ring says.
 	want := ring.New([]string{"node-a", "node-b", "node-c"}, 160, 5).Assign(P)
-	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+	natstest.CheckFor(t, 15*time.Second, 20*time.Millisecond, func() error {
 		for _, n := range []*runningNode{a, b, c} {
 			for _, p := range n.Owned(events.RoleMedia) {
 				if want[p] != n.ID() {
@@ -172,7 +187,7 @@ func TestThreeNodesSpreadThenSurviveACrash(t *testing.T) {
 	})
 	_, per := coverage(events.RoleMedia, a, b, c)
 	t.Logf("media partitions per node: %v", per)
-	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+	natstest.CheckFor(t, 15*time.Second, 20*time.Millisecond, func() error {
 		for _, n := range []*runningNode{a, b, c} {
 			if !n.Ready() {
 				return fmt.Errorf("%s not ready", n.ID())
@@ -192,8 +207,16 @@ func TestThreeNodesSpreadThenSurviveACrash(t *testing.T) {
 	if got := b.Owned(events.RoleMedia); len(got) != 0 {
 		t.Fatalf("crashed node still believes it owns %v", got)
 	}
+	// Every partition of the dead node went through the takeover hook. (A
+	// survivor starved of CPU may also fence itself and re-take its own
+	// partitions under a new incarnation; that is allowed, and logged.)
+	for _, p := range lostB {
+		if !a.role.tookOver(p) && !c.role.tookOver(p) {
+			t.Errorf("partition %d of the dead node was not taken over through the hook", p)
+		}
+	}
 	if d := a.role.takeoversAfterDeath.Load() + c.role.takeoversAfterDeath.Load(); int(d) != len(lostB) {
-		t.Errorf("takeover hook ran for %d dead-owner partitions; node-b had %d", d, len(lostB))
+		t.Logf("%d dead-owner takeovers for node-b's %d partitions: a survivor fenced itself under load", d, len(lostB))
 	}
 	smp.finish(t)
 }
@@ -267,7 +290,7 @@ func TestRestartedNodeTakesBackItsShare(t *testing.T) {
 	smp.mu.Lock()
 	smp.nodes = append(smp.nodes, b2)
 	smp.mu.Unlock()
-	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, allOwned(events.RoleMedia, a, b2))
+	natstest.CheckFor(t, 15*time.Second, 20*time.Millisecond, allOwned(events.RoleMedia, a, b2))
 	smp.finish(t)
 }
 
@@ -329,6 +352,53 @@ func converged(t *testing.T, want []string, nodes ...*runningNode) {
 			if got := n.Owned(events.RoleMedia); !slices.Equal(got, mine) || !n.Ready() {
 				return fmt.Errorf("%s owns %v (ready %v), ring says %v", n.ID(), got, n.Ready(), mine)
 			}
+		}
+		return nil
+	})
+}
+
+// TestSurvivesANATSRestart: the server goes away and comes back (same
+// port, same store); the node reconnects, re-reads the cluster state and
+// owns its partitions again instead of exiting.
+func TestSurvivesANATSRestart(t *testing.T) {
+	leak.Check(t)
+	dir := t.TempDir()
+	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true}
+	s1, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s1.Start()
+	if !s1.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	port := s1.Addr().(*net.TCPAddr).Port
+	a := start(t, s1, "node-a")
+	natstest.CheckFor(t, 10*time.Second, 20*time.Millisecond, allOwned(events.RoleMedia, a))
+
+	s1.Shutdown()
+	s1.WaitForShutdown()
+	opts2 := *opts
+	opts2.Port = port
+	s2, err := server.NewServer(&opts2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s2.Start()
+	if !s2.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server did not come back")
+	}
+	t.Cleanup(func() { s2.Shutdown(); s2.WaitForShutdown() })
+
+	natstest.CheckFor(t, 15*time.Second, 50*time.Millisecond, func() error {
+		select {
+		case err := <-a.done:
+			a.done <- err
+			return fmt.Errorf("node exited after the restart: %v", err)
+		default:
+		}
+		if !a.Ready() || len(a.Owned(events.RoleMedia)) != P {
+			return fmt.Errorf("ready %v, owns %d", a.Ready(), len(a.Owned(events.RoleMedia)))
 		}
 		return nil
 	})
