@@ -6,7 +6,7 @@ set -euo pipefail
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in gcc pkg-config libopus-dev "$@"; do
+for p in gcc pkg-config libopus-dev libopusfile-dev "$@"; do
   have "$p" || need+=("$p")
 done
 if ! command -v go >/dev/null 2>&1; then
