@@ -58,6 +58,12 @@ func init() {
 	sip.UDPMTUSize = 65535
 }
 
+// handoffTimeout bounds the wait for a partition owner to acknowledge a
+// message. No owner at all is known at once (no responders); this only
+// fires for an owner that is alive but starved, and a UAC waits 32 s
+// (Timer B) anyway.
+const handoffTimeout = 5 * time.Second
+
 // RFC 3261 §17.1.1.1 timer values.
 const (
 	t1 = 500 * time.Millisecond
@@ -531,7 +537,7 @@ func (e *SIPEdge) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 	if txID != "" {
 		m.Header.Set(events.HdrTx, txID)
 	}
-	if _, err := e.nc.RequestMsg(m, 2*time.Second); err != nil {
+	if _, err := e.nc.RequestMsg(m, handoffTimeout); err != nil {
 		reason := "owner_timeout"
 		if errors.Is(err, nats.ErrNoResponders) {
 			reason = "no_owner"
