@@ -17,17 +17,35 @@ import (
 // B's tone and B A's tone, at a sane level, and neither its own. Hanging up
 // A by command ends B too.
 func TestBaresipBridge(t *testing.T) {
+	for _, c := range []bridgeCase{
+		{name: "g711", rtpBase: 44000, codecsA: "PCMU/8000/1,PCMA/8000/1", codecsB: "PCMU/8000/1,PCMA/8000/1", wantA: "PCMU/8000", wantB: "PCMU/8000"},
+		// A speaks Opus, B only G.711: the bridge transcodes both ways.
+		{name: "opus-pcmu", rtpBase: 45000, codecsA: "opus/48000/2", codecsB: "PCMU/8000/1", wantA: "opus/48000", wantB: "PCMU/8000", transcoding: true},
+	} {
+		t.Run(c.name, func(t *testing.T) { baresipBridge(t, c) })
+	}
+}
+
+type bridgeCase struct {
+	name             string
+	rtpBase          int
+	codecsA, codecsB string
+	wantA, wantB     string
+	transcoding      bool
+}
+
+func baresipBridge(t *testing.T, c bridgeCase) {
 	needTools(t, "baresip")
 	const (
 		toneA, toneB = 440.0, 1000.0
 		bridgedAudio = 3 * time.Second        // recorded by each side after the bridge
 		settle       = 500 * time.Millisecond // skipped at the start of that (jitter buffer, transients)
 	)
-	a := sipApp(t, 44000) // RTP 44000-44199
+	a := sipApp(t, c.rtpBase) // RTP base..base+199; the phones use the next 200
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
-	phoneA := startBaresip(t, baresipOpts{user: "a", toneHz: int(toneA), rtpPorts: "44200-44299"})
-	phoneB := startBaresip(t, baresipOpts{user: "b", toneHz: int(toneB), rtpPorts: "44300-44399", autoAnswer: true})
+	phoneA := startBaresip(t, baresipOpts{user: "a", toneHz: int(toneA), codecs: c.codecsA, rtpPorts: fmt.Sprintf("%d-%d", c.rtpBase+200, c.rtpBase+299)})
+	phoneB := startBaresip(t, baresipOpts{user: "b", toneHz: int(toneB), codecs: c.codecsB, rtpPorts: fmt.Sprintf("%d-%d", c.rtpBase+300, c.rtpBase+399), autoAnswer: true})
 
 	// A calls in on the app route: it rings until answered by command.
 	phoneA.mustCommand(t, "dial", "sip:alice@"+a.SIPAddr())
@@ -57,10 +75,10 @@ func TestBaresipBridge(t *testing.T) {
 	phoneB.waitEvent(t, "CALL_ESTABLISHED", 5*time.Second)
 	t.Logf("A leg %s: %s, %s <-> %s; B leg %s: %s, %s <-> %s", caller, ansA.Codec, ansA.LocalRTP, ansA.RemoteRTP,
 		d.CallID, ansB.Codec, ansB.LocalRTP, ansB.RemoteRTP)
-	if ansA.Codec != "PCMU/8000" || ansB.Codec != "PCMU/8000" {
-		t.Errorf("codecs %q and %q; want PCMU/8000 (baresip's first G.711 codec) on both legs", ansA.Codec, ansB.Codec)
+	if ansA.Codec != c.wantA || ansB.Codec != c.wantB {
+		t.Errorf("codecs %q and %q; want %q and %q", ansA.Codec, ansB.Codec, c.wantA, c.wantB)
 	}
-	if brA.PeerCallID != d.CallID || brB.PeerCallID != caller || brA.Transcoding || brB.Transcoding {
+	if brA.PeerCallID != d.CallID || brB.PeerCallID != caller || brA.Transcoding != c.transcoding || brB.Transcoding != c.transcoding {
 		t.Errorf("bridged: A %+v, B %+v", brA, brB)
 	}
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -153,9 +152,9 @@ func (c *Call) stopMedia() {
 
 // newSession binds the call's RTP ports. Received audio goes wherever
 // c.forward points: back to the sender (echo), to a bridged peer, or nowhere.
-func (r *Role) newSession(c *Call) error {
+func (r *Role) newSession(c *Call, clockRate uint32) error {
 	s, err := rtpsession.New(rtpsession.Config{
-		Ports: r.ports, LocalIP: r.cfg.MediaIP, ClockRate: 8000, PayloadType: 0,
+		Ports: r.ports, LocalIP: r.cfg.MediaIP, ClockRate: clockRate, PayloadType: 0,
 		Latch: true, Log: r.log, Counters: r.met.counters,
 		OnPacket: func(pkt *rtpPacket) { c.onAudio(pkt) },
 	})
@@ -220,5 +219,3 @@ func statusOf(code int) string {
 func codecName(c sdp.Codec) string {
 	return c.Name + "/" + strconv.FormatUint(uint64(c.Rate), 10)
 }
-
-func isPCMA(name string) bool { return strings.HasPrefix(strings.ToUpper(name), "PCMA") }

@@ -1,21 +1,76 @@
 package media
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pion/rtp"
 
 	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/workers/media/codec"
 	"github.com/switchboard-voip/switchboard/workers/media/g711"
+	"github.com/switchboard-voip/switchboard/workers/media/sdp"
 )
 
 type rtpPacket = rtp.Packet
 
+// Codec kinds the RTP path tells apart.
+const (
+	kindPCMU = iota
+	kindPCMA
+	kindOpus
+)
+
+// transcodeRate is the internal rate of transcoding: G.711's own, so that
+// a G.711<->Opus bridge needs no resampler (libopus codes 8 kHz directly).
+const transcodeRate = 8000
+
 // audioFormat is what the RTP path needs to know of a call's codec. It is
-// replaced as a whole (never modified) when a re-INVITE changes the codec.
+// replaced as a whole (never modified) when a re-INVITE changes the codec,
+// so the RTP goroutines never see it change under them. dec and pcm are used
+// by the call's own RTP goroutine (what it receives); enc and out by the
+// goroutine of whichever call sends audio to it (bridge peer, or itself).
 type audioFormat struct {
 	pt   uint8
-	pcma bool
+	kind int
+	dec  codec.Decoder
+	enc  codec.Encoder
+	pcm  []int16
+	out  []byte
+}
+
+func newAudioFormat(c sdp.Codec) (*audioFormat, error) {
+	f := &audioFormat{pt: c.PT, pcm: make([]int16, codec.MaxPacketSamples(transcodeRate)), out: make([]byte, codec.MaxPayload)}
+	var err error
+	switch strings.ToUpper(c.Name) {
+	case "PCMU":
+		f.kind, f.dec, f.enc = kindPCMU, codec.NewPCMUDecoder(), codec.NewPCMUEncoder()
+	case "PCMA":
+		f.kind, f.dec, f.enc = kindPCMA, codec.NewPCMADecoder(), codec.NewPCMAEncoder()
+	case "OPUS":
+		f.kind = kindOpus
+		if f.dec, err = codec.NewOpusDecoder(transcodeRate); err != nil {
+			return nil, err
+		}
+		if f.enc, err = codec.NewOpusEncoder(transcodeRate, codec.DefaultOpusConfig(transcodeRate)); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("no media path for codec %s", c.Name)
+	}
+	return f, nil
+}
+
+// samples is the RTP timestamp step of a payload of this format: one byte
+// a sample for G.711; for Opus, the packet's duration on the 48 kHz clock
+// that RFC 7587 §4.1 fixes whatever the codec's internal rate.
+func (f *audioFormat) samples(payload []byte) (uint32, bool) {
+	if f.kind != kindOpus {
+		return uint32(len(payload)), true
+	}
+	n, err := codec.PacketSamples(payload, codec.OpusClockRate)
+	return uint32(n), err == nil
 }
 
 // onAudio runs on the call's RTP goroutine for every packet received. It
@@ -32,19 +87,41 @@ func (c *Call) onAudio(pkt *rtp.Packet) {
 		return
 	}
 	payload := pkt.Payload
-	if out.pcma != in.pcma {
+	var samples uint32
+	switch {
+	case in.kind == out.kind:
+		var ok bool
+		if samples, ok = in.samples(payload); !ok {
+			return
+		}
+	case in.kind != kindOpus && out.kind != kindOpus:
+		// PCMU<->PCMA: a table lookup per byte, no decode.
 		if cap(c.scratch) < len(payload) {
 			c.scratch = make([]byte, len(payload))
 		}
 		buf := c.scratch[:len(payload)]
-		if in.pcma {
+		if in.kind == kindPCMA {
 			g711.AlawToUlaw(buf, payload)
 		} else {
 			g711.UlawToAlaw(buf, payload)
 		}
-		payload = buf
+		payload, samples = buf, uint32(len(buf))
+	default:
+		// G.711<->Opus: decode to 8 kHz PCM, encode for the other leg.
+		n, err := in.dec.Decode(payload, in.pcm)
+		if err != nil || n == 0 {
+			return
+		}
+		m, err := out.enc.Encode(in.pcm[:n], out.out)
+		if err != nil {
+			return
+		}
+		payload, samples = out.out[:m], uint32(n)
+		if out.kind == kindOpus {
+			samples = uint32(n * codec.OpusClockRate / transcodeRate)
+		}
 	}
-	_ = s.WriteSample(payload, uint32(len(payload)), pkt.Marker)
+	_ = s.WriteSample(payload, samples, pkt.Marker)
 }
 
 // bridge makes audio flow between two answered calls of one partition.
@@ -67,7 +144,7 @@ func (r *Role) bridge(pt *partition, a, b *Call) (int, string) {
 	a.BridgeTo, b.BridgeTo = "", ""
 	a.forward.Store(b)
 	b.forward.Store(a)
-	tr := isPCMA(a.Codec) != isPCMA(b.Codec)
+	tr := a.local.Name != b.local.Name
 	r.publish(pt, a, &events.CallBridged{PeerCallID: b.ID, Transcoding: tr})
 	r.publish(pt, b, &events.CallBridged{PeerCallID: a.ID, Transcoding: tr})
 	r.save(pt, a)

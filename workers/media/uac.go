@@ -123,7 +123,9 @@ func (r *Role) dial(pt *partition, d *events.Dial) (*Call, int, string) {
 	if t, ok := to.UriParams.Get("transport"); ok {
 		c.Transport = strings.ToUpper(t)
 	}
-	if err := r.newSession(c); err != nil {
+	// G.711 is offered first; an Opus answer leaves RTCP figures on an 8 kHz
+	// clock (jitter reads 6x too high) until sessions can change clock.
+	if err := r.newSession(c, 8000); err != nil {
 		return nil, events.CodeServiceUnavailable, "no RTP ports: " + err.Error()
 	}
 	req := r.request(c, sip.INVITE, sdp.Offer(r.localSDP(c), supported, true, sdp.SendRecv))

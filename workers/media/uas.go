@@ -13,9 +13,14 @@ import (
 	"github.com/switchboard-voip/switchboard/workers/media/sdp"
 )
 
+// opus is Opus as SDP must name it (RFC 7587 §7: always opus/48000/2),
+// with in-band FEC asked for.
+var opus = sdp.Codec{PT: 111, Name: "opus", Rate: 48000, Channels: 2, Fmtp: "minptime=10;useinbandfec=1"}
+
 // supported is what we accept in offers, in our order of preference for
-// the offers we make. Opus arrives with the transcoding issue.
-var supported = []sdp.Codec{sdp.PCMU, sdp.PCMA}
+// the offers we make: G.711 first (relayed without transcoding to most of
+// the phone network), then Opus.
+var supported = []sdp.Codec{sdp.PCMU, sdp.PCMA, opus}
 
 // contactHost is replaced by each edge with its own address, since only the
 // edge knows where in-dialog requests can reach the platform.
@@ -136,7 +141,11 @@ func (r *Role) onInvite(pt *partition, req *sip.Request, in inbound) {
 		}
 		c.offer = offer
 	}
-	if err := r.newSession(c); err != nil {
+	clock := uint32(8000)
+	if c.offer != nil {
+		clock = c.offer.Codec.Rate // RTCP jitter and SR timestamps run on the codec's RTP clock
+	}
+	if err := r.newSession(c, clock); err != nil {
 		r.respond(in, r.response(c, req, sip.StatusServiceUnavailable, "Service Unavailable", nil))
 		r.log.Warn("no RTP ports for a new call", "call_id", callID, "err", err)
 		return
@@ -227,7 +236,11 @@ func (c *Call) applyRemote(s *sdp.Session) {
 	c.local = s.Codec
 	c.Codec = codecName(s.Codec)
 	c.CodecPT = s.Codec.PT
-	c.format.Store(&audioFormat{pt: s.Codec.PT, pcma: isPCMA(c.Codec)})
+	if f, err := newAudioFormat(s.Codec); err == nil {
+		c.format.Store(f)
+	} else {
+		c.format.Store(nil)
+	}
 	c.RemoteRTP = s.Addr.String()
 	c.HeldRemote = s.Held()
 	if sess := c.sess.Load(); sess != nil {

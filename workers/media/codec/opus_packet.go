@@ -123,3 +123,9 @@ func opusFrameLength(b []byte) (n, used int, ok bool) {
 		return int(b[0]) + 4*int(b[1]), 2, true
 	}
 }
+
+// PacketSamples returns how many samples at rate one Opus packet holds
+// (RFC 6716 §3.1: the TOC byte and frame count say it without decoding). A
+// relay that passes Opus through needs it to advance its RTP timestamp,
+// whose clock is always 48 kHz (RFC 7587 §4.1).
+func PacketSamples(p []byte, rate int) (int, error) { return opusPacketSamples(p, rate) }
