@@ -69,6 +69,8 @@ type Call struct {
 	ackPending bool                               // 2xx sent, ACK not yet seen
 	sess       atomic.Pointer[rtpsession.Session] // read by RTP goroutines (a peer's onAudio)
 	scratch    []byte                             // transcoding buffer of this call's RTP goroutine
+	lastSeq    uint16                             // last RTP sequence received (RTP goroutine only)
+	haveSeq    bool
 	local      sdp.Codec
 	forward    atomic.Pointer[Call]        // where received audio goes (self = echo)
 	format     atomic.Pointer[audioFormat] // the negotiated codec, for the RTP goroutines

@@ -108,6 +108,7 @@ func (c *Call) onAudio(pkt *rtp.Packet) {
 		payload, samples = buf, uint32(len(buf))
 	default:
 		// G.711<->Opus: decode to 8 kHz PCM, encode for the other leg.
+		c.concealGap(pkt, in, out, s)
 		n, err := in.dec.Decode(payload, in.pcm)
 		if err != nil || n == 0 {
 			return
@@ -206,4 +207,49 @@ func (r *Role) publishStats(pt *partition, c *Call, final bool) {
 		JitterMS: float64(st.JitterDuration.Microseconds()) / 1000, RTTMS: float64(st.RTT.Microseconds()) / 1000,
 		Final: final,
 	})
+}
+
+// maxConcealed bounds the frames synthesized for one gap: past 100 ms the
+// far end's own silence handling does better than invented audio.
+const maxConcealed = 5
+
+// concealGap fills a hole in the incoming sequence before a transcoded
+// packet is forwarded, so the other leg hears continuous audio: the frame
+// just before the arriving packet is rebuilt from that packet's in-band FEC
+// when the codec has it (Opus, RFC 6716 §2.1.7), earlier ones by the
+// decoder's concealment (Opus PLC; G.711 Appendix I style repeat and fade).
+// Legs relayed without transcoding leave this to the endpoints, which have
+// their own concealment.
+func (c *Call) concealGap(pkt *rtp.Packet, in, out *audioFormat, s interface {
+	WriteSample([]byte, uint32, bool) error
+}) {
+	seq := pkt.SequenceNumber
+	gap := int(seq - c.lastSeq - 1) // uint16 arithmetic wraps correctly
+	had := c.haveSeq
+	c.lastSeq, c.haveSeq = seq, true
+	if !had || gap <= 0 || gap > maxConcealed {
+		return
+	}
+	fec, _ := in.dec.(codec.FECDecoder)
+	for i := 0; i < gap; i++ {
+		var n int
+		var err error
+		if i == gap-1 && fec != nil {
+			n, err = fec.DecodeFEC(pkt.Payload, in.pcm[:transcodeRate/50])
+		} else {
+			n, err = in.dec.Conceal(in.pcm[:transcodeRate/50])
+		}
+		if err != nil || n == 0 {
+			return
+		}
+		m, err := out.enc.Encode(in.pcm[:n], out.out)
+		if err != nil {
+			return
+		}
+		samples := uint32(n)
+		if out.kind == kindOpus {
+			samples = uint32(n * codec.OpusClockRate / transcodeRate)
+		}
+		_ = s.WriteSample(out.out[:m], samples, false)
+	}
 }
