@@ -26,6 +26,9 @@ type CallCommand struct {
 func (*CallCommand) Role() string       { return RoleMedia }
 func (c *CallCommand) RouteKey() string { return c.CallID }
 
+// Idempotency returns the command's idempotency key ("" if none).
+func (c *CallCommand) Idempotency() string { return c.IdempotencyKey }
+
 // Dial places an outbound call. Without bridge_to it lands on a random
 // partition; with it, on the partition of the call to bridge to, and the new
 // call's Call-ID is chosen to hash there too, so both legs live in one process.
@@ -48,6 +51,9 @@ type Dial struct {
 
 func (*Dial) Verb() string { return "dial" }
 func (*Dial) Role() string { return RoleMedia }
+
+// Idempotency returns the dial's idempotency key ("" if none).
+func (d *Dial) Idempotency() string { return d.IdempotencyKey }
 
 // RouteKey: the call to bridge to, else the idempotency key (so a retry
 // lands where the first try went), else nothing (the edge picks a random

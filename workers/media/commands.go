@@ -125,24 +125,10 @@ func (r *Role) HandleCommand(p int, verb string, msg *nats.Msg) bool {
 	return true
 }
 
+// idemKeyOf returns a command's idempotency key, if it can carry one.
 func idemKeyOf(cmd events.Command) string {
-	switch c := cmd.(type) {
-	case *events.Dial:
-		return c.IdempotencyKey
-	case *events.Answer:
-		return c.IdempotencyKey
-	case *events.Reject:
-		return c.IdempotencyKey
-	case *events.Hangup:
-		return c.IdempotencyKey
-	case *events.Bridge:
-		return c.IdempotencyKey
-	case *events.Unbridge:
-		return c.IdempotencyKey
-	case *events.Hold:
-		return c.IdempotencyKey
-	case *events.Unhold:
-		return c.IdempotencyKey
+	if c, ok := cmd.(interface{ Idempotency() string }); ok {
+		return c.Idempotency()
 	}
 	return ""
 }
