@@ -6,7 +6,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null | sed 's/^
 LDFLAGS   ?= -X github.com/switchboard-voip/switchboard/cmd/app.Version=$(VERSION)
 export CGO_ENABLED=1
 
-.PHONY: run build deps peers test test-short vet fmt bench fuzz clean
+.PHONY: run build deps peers test test-short vet fmt bench bench-system fuzz clean
 
 ## run: install what is missing, build, and start every role on an embedded NATS (./data)
 run: build
@@ -37,6 +37,14 @@ vet:
 ## bench: the figures published in docs/benchmarks.md
 bench: deps
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./...
+
+## bench-system: whole-system load through `switchboard up` with sipp on 127.0.0.1 (test/bench):
+## call rates, then concurrent calls with RTP both ways. Takes 5-10 minutes; not part of `make test`.
+## BENCH_ARGS passes flags, e.g. BENCH_ARGS='-scenario cps -rates 500,1000'.
+BENCH_ARGS ?=
+bench-system: build
+	@deploy/install-deps.sh sip-tester
+	$(GO) run ./test/bench -bin $(BIN) $(BENCH_ARGS)
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
