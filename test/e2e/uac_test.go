@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -332,5 +334,85 @@ func TestDeadMediaIsHungUp(t *testing.T) {
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("the far end got no BYE")
+	}
+}
+
+// TestTakenOverCallWithoutMediaEnds: a call whose owner left is loaded by
+// the new owner from KV; until media can be moved too (failover issue), the
+// new owner ends it after media_timeout with a BYE instead of keeping a call
+// nobody hears, and its KV record goes away.
+func TestTakenOverCallWithoutMediaEnds(t *testing.T) {
+	short := func(c *config.Config) { c.MediaTimeout = 2 * time.Second }
+	a := sipApp(t, 46200, short)
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("e2e-uac"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	srv, _ := sipgo.NewServer(ua)
+	byes := make(chan *sip.Request, 4)
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		byes <- req
+	})
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	u := &uac{t: t, cli: cli}
+	nc := connect(t, a.NATSURL())
+	ce := watchCalls(t, nc)
+
+	// Node B joins with media only; find a Call-ID whose partition it owns.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bcfg := config.Default()
+	bcfg.NodeID, bcfg.NATSURL, bcfg.DataDir, bcfg.HTTPAddr = "node-b", a.NATSURL(), t.TempDir(), "127.0.0.1:0"
+	bcfg.MediaIP, bcfg.RTPPortMin, bcfg.RTPPortMax, bcfg.MediaTimeout = "127.0.0.1", 46400, 46599, 2*time.Second
+	b, err := app.New(ctx, bcfg, app.Mode{Roles: []string{events.RoleMedia}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bDone := make(chan error, 1)
+	go func() { bDone <- b.Run(ctx) }()
+	var callID string
+	natstest.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		owned := b.Node().Owned(events.RoleMedia)
+		if len(owned) == 0 || !b.Ready() {
+			return errString("node-b owns nothing yet")
+		}
+		for i := 0; ; i++ {
+			id := fmt.Sprintf("takeover-%d@e2e", i)
+			if slices.Contains(owned, events.Partition(id, 64)) {
+				callID = id
+				return nil
+			}
+		}
+	})
+	host, port := splitHostPort(t, a.SIPAddr())
+	inv := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "echo", Host: host, Port: port})
+	cid := sip.CallIDHeader(callID)
+	inv.AppendHeader(&cid)
+	inv.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "uac", Host: "127.0.0.1", Port: 5999}})
+	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	inv.SetBody([]byte(pcmuOffer))
+	res, err := cli.Do(t.Context(), inv)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("INVITE: %v %v", err, res)
+	}
+	u.ack(inv, res, "")
+	if ans := ce.wait(t, typeAnswered, callID, 1, 5*time.Second)[0]; ans.Node != "node-b" {
+		t.Fatalf("call answered by %s, want node-b", ans.Node)
+	}
+
+	cancel() // node-b stops; its partitions (and the call's record) go to node A
+	if err := <-bDone; err != nil {
+		t.Fatal(err)
+	}
+	cc := ce.wait(t, typeCompleted, callID, 1, 15*time.Second)[0]
+	if d := cc.Data.(*events.CallCompleted); cc.Node == "node-b" || d.Reason != "owner changed; media not taken over" || d.HangupBy != events.ByPlatform {
+		t.Errorf("completed by %s: %+v", cc.Node, d)
+	}
+	select {
+	case <-byes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the caller got no BYE from the new owner")
 	}
 }

@@ -62,7 +62,8 @@ type Call struct {
 	Answered time.Time `json:"answered,omitzero"`
 
 	// Not persisted.
-	restored   bool
+	restored   bool                               // loaded from KV by a takeover; no media on this node
+	restoredAt time.Time                          // when
 	inviteReq  *sip.Request                       // inbound INVITE being answered, or our outbound INVITE
 	inviteIn   inbound                            // how the inbound INVITE arrived (edge, tx)
 	offer      *sdp.Session                       // the remote offer awaiting our answer
@@ -191,9 +192,7 @@ func (r *Role) end(pt *partition, c *Call, status string, code int, reason, by s
 		Direction: c.Direction, Status: status, SIPCode: code, Reason: reason, Duration: dur, HangupBy: by,
 	})
 	r.met.ended.WithLabelValues(status).Inc()
-	if !c.restored {
-		r.met.calls.WithLabelValues(c.Direction).Dec()
-	}
+	r.met.calls.WithLabelValues(c.Direction).Dec()
 	delete(pt.calls, c.ID)
 	r.forget(pt, c)
 	if c.Peer != "" {

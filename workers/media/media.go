@@ -170,7 +170,20 @@ func (r *Role) unbridge(pt *partition, c *Call) {
 
 // checkCall is the once-a-second look at a call: dead media, stats.
 func (r *Role) checkCall(pt *partition, c *Call, now time.Time) {
-	if c.State != StateAnswered || c.ended {
+	if c.ended {
+		return
+	}
+	if c.restored && c.sess.Load() == nil && now.Sub(c.restoredAt) > r.cfg.MediaTimeout {
+		// Taken over from a node that died, but its media was not (moving
+		// media with a re-INVITE is the failover work still to come): end
+		// it properly rather than keep a call nobody can hear forever.
+		if c.State == StateAnswered {
+			r.send(pt, r.request(c, "BYE", nil), c.Edge, c.destination(), nil)
+		}
+		r.end(pt, c, events.StatusFailed, 503, "owner changed; media not taken over", events.ByPlatform)
+		return
+	}
+	if c.State != StateAnswered {
 		return
 	}
 	s := c.sess.Load()

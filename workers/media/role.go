@@ -187,8 +187,10 @@ func (r *Role) TakeOver(ctx context.Context, p int, _ bool) error {
 		return err
 	}
 	for _, c := range loaded {
-		c.restored = true
+		c.restored, c.restoredAt = true, time.Now()
+		c.pending = map[uint32]*pendingReply{}
 		pt.calls[c.ID] = c
+		r.met.calls.WithLabelValues(c.Direction).Inc()
 	}
 	r.mu.Lock()
 	r.parts[p] = pt
@@ -213,6 +215,7 @@ func (r *Role) Release(_ context.Context, p int, _ bool) error {
 	for _, c := range pt.calls {
 		c.stopMedia()
 		c.stopTimers()
+		r.met.calls.WithLabelValues(c.Direction).Dec() // it lives on with the next owner
 	}
 	return nil
 }
