@@ -122,6 +122,28 @@ func (u *uac) bye(inv *sip.Request, res *sip.Response) *sip.Response {
 
 func final(rs []*sip.Response) *sip.Response { return rs[len(rs)-1] }
 
+// newUACTakingBYE is a UAC that also answers the BYEs sent to it (200) and
+// hands them to the test.
+func newUACTakingBYE(t *testing.T) (*uac, <-chan *sip.Request) {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("e2e-uac"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	srv, _ := sipgo.NewServer(ua)
+	byes := make(chan *sip.Request, 4)
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		select {
+		case byes <- req:
+		default:
+		}
+	})
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	return &uac{t: t, cli: cli}, byes
+}
+
 // TestNoOwnerGets503: an edge whose cluster has no media worker answers
 // INVITE with 503 and Retry-After at once, never a hang.
 func TestNoOwnerGets503(t *testing.T) {
@@ -304,22 +326,7 @@ func TestDeadMediaIsHungUp(t *testing.T) {
 	leak.Check(t)
 	a := sipApp(t, 42200, func(c *config.Config) { c.MediaTimeout = 2 * time.Second })
 	ce := watchCalls(t, connect(t, a.NATSURL()))
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("e2e-uac"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ua.Close() })
-	srv, _ := sipgo.NewServer(ua)
-	byes := make(chan *sip.Request, 1)
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
-		select {
-		case byes <- req:
-		default:
-		}
-	})
-	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
-	u := &uac{t: t, cli: cli}
+	u, byes := newUACTakingBYE(t)
 	inv, rs := u.invite(a.SIPAddr(), "echo", pcmuOffer)
 	u.ack(inv, final(rs), "")
 	callID := inv.CallID().Value()
@@ -344,19 +351,8 @@ func TestDeadMediaIsHungUp(t *testing.T) {
 func TestTakenOverCallWithoutMediaEnds(t *testing.T) {
 	short := func(c *config.Config) { c.MediaTimeout = 2 * time.Second }
 	a := sipApp(t, 46200, short)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("e2e-uac"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ua.Close() })
-	srv, _ := sipgo.NewServer(ua)
-	byes := make(chan *sip.Request, 4)
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
-		byes <- req
-	})
-	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
-	u := &uac{t: t, cli: cli}
+	u, byes := newUACTakingBYE(t)
+	cli := u.cli
 	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
 
