@@ -127,7 +127,14 @@ func serve(cmd string, args []string, getenv func(string) string, stderr io.Writ
 					cancel()
 				}()
 				// A second signal of either kind stops at once.
-				go func() { <-sigs; log.Info("second signal: stopping now"); cancel() }()
+				go func() {
+					select {
+					case <-sigs:
+						log.Info("second signal: stopping now")
+						cancel()
+					case <-ctx.Done(): // the drain finished or failed: nothing to wait for
+					}
+				}()
 				continue
 			}
 			log.Info("SIGINT: stopping now")

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -347,23 +346,6 @@ func readWAV(path string) (wavPCM, error) {
 		p += 8 + size + size&1
 	}
 	return w, fmt.Errorf("%s: no data chunk", path)
-}
-
-// toneLevel is the level in dBFS of the f Hz component of pcm (Goertzel):
-// a full-scale sine at f gives about -3 dBFS, like its RMS; -120 at least.
-func toneLevel(pcm []int16, rate, f float64) float64 {
-	if len(pcm) == 0 {
-		return math.Inf(-1)
-	}
-	coeff := 2 * math.Cos(2*math.Pi*f/rate)
-	var s1, s2 float64
-	for _, x := range pcm {
-		s := float64(x)/32768 + coeff*s1 - s2
-		s2, s1 = s1, s
-	}
-	pow := s1*s1 + s2*s2 - coeff*s1*s2
-	amp := 2 * math.Sqrt(math.Max(pow, 0)) / float64(len(pcm))
-	return math.Max(20*math.Log10(amp/math.Sqrt2), -120)
 }
 
 // le16 and le32 read little-endian integers (the package's `binary` is the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/test/audio"
 	"github.com/switchboard-voip/switchboard/test/natstest"
 )
 
@@ -140,14 +141,14 @@ func baresipBridge(t *testing.T, c bridgeCase) {
 			continue
 		}
 		seg := w.samples[from:to]
-		peak, rms := peakFrequency(seg, float64(w.rate))
-		hear, own := toneLevel(seg, float64(w.rate), p.hear), toneLevel(seg, float64(w.rate), p.own)
+		peak, rms := audio.PeakFrequency(seg, float64(w.rate), 10)
+		hear, own := audio.ToneLevel(seg, float64(w.rate), p.hear), audio.ToneLevel(seg, float64(w.rate), p.own)
 		// What the peer sent (its encoder's input), after the same settling.
 		sentRMS := math.Inf(-1)
 		if skip := int(settle.Seconds() * float64(sent.rate)); skip < len(sent.samples) {
-			_, sentRMS = peakFrequency(sent.samples[skip:], float64(sent.rate))
+			_, sentRMS = audio.PeakFrequency(sent.samples[skip:], float64(sent.rate), 10)
 		}
-		pre, preRMS := peakFrequency(w.samples[:p.start], float64(w.rate))
+		pre, preRMS := audio.PeakFrequency(w.samples[:p.start], float64(w.rate), 10)
 		t.Logf("%s: %d Hz/%dch recording, %.2f s bridged analysed: peak %.0f Hz, RMS %.1f dBFS (peer sent %.1f dBFS); %.0f Hz at %.1f dBFS, own %.0f Hz at %.1f dBFS; before the bridge: %.2f s recorded, peak %.0f Hz, RMS %.1f dBFS",
 			p.description, w.rate, w.channels, float64(len(seg))/float64(w.rate), peak, rms, sentRMS, p.hear, hear, p.own, own,
 			float64(p.start)/float64(w.rate), pre, preRMS)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,32 +165,4 @@ func rtpAudio(pkts []udpPacket) []int16 {
 		pcm = append(pcm, dst...)
 	}
 	return pcm
-}
-
-// peakFrequency returns the strongest frequency between 100 and 3500 Hz
-// (10 Hz steps, Goertzel) and the signal's RMS level in dBFS.
-func peakFrequency(pcm []int16, rate float64) (float64, float64) {
-	if len(pcm) == 0 {
-		return 0, math.Inf(-1)
-	}
-	var sq float64
-	for _, s := range pcm {
-		sq += float64(s) * float64(s)
-	}
-	rms := 20 * math.Log10(math.Sqrt(sq/float64(len(pcm)))/32768)
-	best, bestPow := 0.0, -1.0
-	for f := 100.0; f <= 3500; f += 10 {
-		w := 2 * math.Pi * f / rate
-		coeff := 2 * math.Cos(w)
-		var s1, s2 float64
-		for _, x := range pcm {
-			s := float64(x) + coeff*s1 - s2
-			s2, s1 = s1, s
-		}
-		pow := s1*s1 + s2*s2 - coeff*s1*s2
-		if pow > bestPow {
-			best, bestPow = f, pow
-		}
-	}
-	return best, rms
 }

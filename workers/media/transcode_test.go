@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/switchboard-voip/switchboard/test/audio"
 	"github.com/switchboard-voip/switchboard/workers/media/codec"
 	"github.com/switchboard-voip/switchboard/workers/media/g711"
 	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
@@ -132,29 +133,9 @@ func TestOpusToPCMUConcealsLoss(t *testing.T) {
 	if longest > 80 {
 		t.Errorf("a %d-sample silent stretch in the output: a gap", longest)
 	}
-	f, level := peakFrequency8k(out[800:])
+	f, level := audio.PeakFrequency(out[800:], 8000, 5)
 	t.Logf("leg B audio: peak %.0f Hz at %.1f dBFS, longest near-silent run %d samples", f, level, longest)
 	if math.Abs(f-440) > 440*0.02 || level < -25 {
 		t.Errorf("leg B hears %.0f Hz at %.1f dBFS, want 440 Hz", f, level)
 	}
-}
-
-// peakFrequency8k: strongest frequency (Goertzel, 5 Hz steps) and RMS dBFS.
-func peakFrequency8k(pcm []int16) (float64, float64) {
-	var sq float64
-	for _, s := range pcm {
-		sq += float64(s) * float64(s)
-	}
-	best, bestPow := 0.0, -1.0
-	for f := 100.0; f <= 3500; f += 5 {
-		coeff := 2 * math.Cos(2*math.Pi*f/8000)
-		var s1, s2 float64
-		for _, x := range pcm {
-			s1, s2 = float64(x)+coeff*s1-s2, s1
-		}
-		if p := s1*s1 + s2*s2 - coeff*s1*s2; p > bestPow {
-			best, bestPow = f, p
-		}
-	}
-	return best, 20 * math.Log10(math.Sqrt(sq/float64(len(pcm)))/32768)
 }
