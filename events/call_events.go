@@ -139,6 +139,14 @@ type CallMediaStats struct {
 	FractionLost    float64 `json:"fraction_lost"`
 	JitterMS        float64 `json:"jitter_ms"`
 	RTTMS           float64 `json:"rtt_ms"`
+	// The jitter buffer's figures, on legs whose audio is decoded (a
+	// G.711<->Opus bridge); relayed legs have none (the far end's buffer
+	// does that job). JitterBufferMS is the playout delay of the last frame,
+	// LatePackets the packets that came after their play time and were
+	// dropped, ConcealedFrames the frames made up by FEC or concealment.
+	JitterBufferMS  float64 `json:"jitter_buffer_ms,omitempty"`
+	LatePackets     uint64  `json:"late_packets,omitempty"`
+	ConcealedFrames uint64  `json:"concealed_frames,omitempty"`
 	// Final is true for the figures published when the call ended.
 	Final bool `json:"final"`
 }

@@ -149,6 +149,7 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 			RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
 			EchoUser: cfg.EchoUser, ConferencePrefix: cfg.ConferencePrefix,
 			RingTimeout: cfg.RingTimeout, MediaTimeout: cfg.MediaTimeout, Replicas: cfg.Replicas,
+			Playout: playoutConfig(cfg),
 		}, a.log, a.reg)
 		if err != nil {
 			return nil, err
@@ -426,4 +427,13 @@ func (a *App) healthz(w http.ResponseWriter, _ *http.Request) {
 
 func (a *App) status(req micro.Request) {
 	_ = req.RespondJSON(a.statusNow())
+}
+
+// playoutConfig is the media role's settings of transcoded legs.
+func playoutConfig(cfg config.Config) media.PlayoutConfig {
+	p := media.DefaultPlayoutConfig()
+	p.Opus.Bitrate, p.Opus.Complexity = cfg.OpusBitrate, cfg.OpusComplexity
+	p.MinComplexity = cfg.OpusMinComplexity
+	p.Jitter.MinDelay, p.Jitter.MaxDelay = cfg.JitterMinDelay, cfg.JitterMaxDelay
+	return p
 }

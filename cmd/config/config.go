@@ -68,6 +68,13 @@ type Config struct {
 	// RTPPortMin and RTPPortMax bound the UDP ports media workers use.
 	RTPPortMin int `yaml:"rtp_port_min" help:"lowest RTP port"`
 	RTPPortMax int `yaml:"rtp_port_max" help:"highest RTP port"`
+	// Opus encoder settings of transcoded legs (G.711<->Opus).
+	OpusBitrate       int `yaml:"opus_bitrate" help:"Opus encoder bitrate of transcoded legs, bits/s (6000-510000)"`
+	OpusComplexity    int `yaml:"opus_complexity" help:"Opus encoder complexity of transcoded legs (0-10); the ceiling the CPU governor returns to"`
+	OpusMinComplexity int `yaml:"opus_min_complexity" help:"lowest Opus complexity the CPU governor may turn down to under CPU pressure"`
+	// Jitter buffer of legs whose audio is decoded.
+	JitterMinDelay time.Duration `yaml:"jitter_min_delay" help:"least playout delay of the jitter buffer on transcoded legs"`
+	JitterMaxDelay time.Duration `yaml:"jitter_max_delay" help:"most playout delay of the jitter buffer; later packets are dropped"`
 	// Partitions is P, fixed for the life of a cluster (stored in KV).
 	Partitions int `yaml:"partitions" help:"partitions per role (P); fixed for the life of a cluster"`
 	// VNodes and Probes shape the consistent-hash ring.
@@ -108,6 +115,11 @@ func Default() Config {
 		MediaTimeout:      30 * time.Second,
 		RTPPortMin:        10000,
 		RTPPortMax:        20000,
+		OpusBitrate:       24000,
+		OpusComplexity:    5,
+		OpusMinComplexity: 0,
+		JitterMinDelay:    40 * time.Millisecond,
+		JitterMaxDelay:    200 * time.Millisecond,
 		Partitions:        events.DefaultPartitions,
 		VNodes:            ring.DefaultVNodes,
 		Probes:            ring.DefaultProbes,
@@ -169,6 +181,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("node_id %q: use 1-64 characters of [A-Za-z0-9_-]", c.NodeID)
 	case c.RTPPortMin < 1 || c.RTPPortMax > 65535 || c.RTPPortMin >= c.RTPPortMax:
 		return fmt.Errorf("rtp ports %d-%d are not a range", c.RTPPortMin, c.RTPPortMax)
+	case c.OpusBitrate < 6000 || c.OpusBitrate > 510000:
+		return fmt.Errorf("opus_bitrate %d outside 6000-510000", c.OpusBitrate)
+	case c.OpusComplexity < 0 || c.OpusComplexity > 10:
+		return fmt.Errorf("opus_complexity %d outside 0-10", c.OpusComplexity)
+	case c.OpusMinComplexity < 0 || c.OpusMinComplexity > c.OpusComplexity:
+		return fmt.Errorf("opus_min_complexity %d outside 0-%d (opus_complexity)", c.OpusMinComplexity, c.OpusComplexity)
+	case c.JitterMinDelay <= 0 || c.JitterMaxDelay > 2*time.Second || c.JitterMinDelay > c.JitterMaxDelay:
+		return fmt.Errorf("jitter delays %v-%v: need 0 < jitter_min_delay <= jitter_max_delay <= 2s", c.JitterMinDelay, c.JitterMaxDelay)
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("log_format %q: use text or json", c.LogFormat)
 	}

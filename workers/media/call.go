@@ -69,9 +69,9 @@ type Call struct {
 	offer      *sdp.Session                       // the remote offer awaiting our answer
 	ackPending bool                               // 2xx sent, ACK not yet seen
 	sess       atomic.Pointer[rtpsession.Session] // read by RTP goroutines (a peer's onAudio)
-	scratch    []byte                             // transcoding buffer of this call's RTP goroutine
-	lastSeq    uint16                             // last RTP sequence received (RTP goroutine only)
-	haveSeq    bool
+	scratch    []byte                             // PCMU<->PCMA buffer of this call's RTP goroutine
+	play       *playout                           // the role's playout clock
+	leg        atomic.Pointer[leg]                // decoded receive path (G.711<->Opus bridges)
 	local      sdp.Codec
 	forward    atomic.Pointer[Call]        // where received audio goes (self = echo)
 	format     atomic.Pointer[audioFormat] // the negotiated codec, for the RTP goroutines
@@ -149,13 +149,17 @@ func (c *Call) stopTimers() {
 func (c *Call) stopMedia() {
 	c.forward.Store(nil)
 	if s := c.sess.Swap(nil); s != nil {
-		_ = s.Close()
+		_ = s.Close() // waits for the RTP goroutine: no new leg after this
+	}
+	if l := c.leg.Load(); l != nil {
+		l.detach(c.play)
 	}
 }
 
 // newSession binds the call's RTP ports. Received audio goes wherever
 // c.forward points: back to the sender (echo), to a bridged peer, or nowhere.
 func (r *Role) newSession(c *Call, clockRate uint32) error {
+	c.play = r.play // before the RTP goroutine starts
 	s, err := rtpsession.New(rtpsession.Config{
 		Ports: r.ports, LocalIP: r.cfg.MediaIP, ClockRate: clockRate, PayloadType: 0,
 		Latch: true, Log: r.log, Counters: r.met.counters,

@@ -3,6 +3,7 @@ package media
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pion/rtp"
@@ -10,6 +11,7 @@ import (
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/workers/media/codec"
 	"github.com/switchboard-voip/switchboard/workers/media/g711"
+	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
 	"github.com/switchboard-voip/switchboard/workers/media/sdp"
 )
 
@@ -28,20 +30,22 @@ const transcodeRate = 8000
 
 // audioFormat is what the RTP path needs to know of a call's codec. It is
 // replaced as a whole (never modified) when a re-INVITE changes the codec,
-// so the RTP goroutines never see it change under them. dec and pcm are used
-// by the call's own RTP goroutine (what it receives); enc and out by the
-// goroutine of whichever call sends audio to it (bridge peer, or itself).
+// so the RTP goroutines never see it change under them. dec is used by the
+// call's own decoded leg (what it receives); enc and out, under mu, by
+// whichever leg sends audio to it (its bridge peer).
 type audioFormat struct {
 	pt   uint8
 	kind int
+	rate uint32 // RTP clock rate (RFC 7587 §4.1: 48000 for Opus)
 	dec  codec.Decoder
-	enc  codec.Encoder
-	pcm  []int16
-	out  []byte
+
+	mu  sync.Mutex
+	enc codec.Encoder
+	out []byte
 }
 
-func newAudioFormat(c sdp.Codec) (*audioFormat, error) {
-	f := &audioFormat{pt: c.PT, pcm: make([]int16, codec.MaxPacketSamples(transcodeRate)), out: make([]byte, codec.MaxPayload)}
+func newAudioFormat(c sdp.Codec, opusCfg codec.OpusConfig) (*audioFormat, error) {
+	f := &audioFormat{pt: c.PT, rate: 8000, out: make([]byte, codec.MaxPayload)}
 	var err error
 	switch strings.ToUpper(c.Name) {
 	case "PCMU":
@@ -49,11 +53,11 @@ func newAudioFormat(c sdp.Codec) (*audioFormat, error) {
 	case "PCMA":
 		f.kind, f.dec, f.enc = kindPCMA, codec.NewPCMADecoder(), codec.NewPCMAEncoder()
 	case "OPUS":
-		f.kind = kindOpus
+		f.kind, f.rate = kindOpus, codec.OpusClockRate
 		if f.dec, err = codec.NewOpusDecoder(transcodeRate); err != nil {
 			return nil, err
 		}
-		if f.enc, err = codec.NewOpusEncoder(transcodeRate, codec.DefaultOpusConfig(transcodeRate)); err != nil {
+		if f.enc, err = codec.NewOpusEncoder(transcodeRate, opusCfg); err != nil {
 			return nil, err
 		}
 	default:
@@ -73,10 +77,55 @@ func (f *audioFormat) samples(payload []byte) (uint32, bool) {
 	return uint32(n), err == nil
 }
 
+// steps converts n samples at transcodeRate to this format's RTP clock.
+func (f *audioFormat) steps(n int) uint32 {
+	return uint32(n) * (f.rate / transcodeRate)
+}
+
+// opusFrames are the frame sizes Opus encodes at transcodeRate (60, 40,
+// 20 and 10 ms), largest first: a 30 ms G.711 frame goes out as 20 + 10.
+var opusFrames = [...]int{6 * transcodeRate / 100, 4 * transcodeRate / 100, 2 * transcodeRate / 100, transcodeRate / 100}
+
+// send encodes pcm (at transcodeRate) into this format and writes it to s,
+// marking the first packet when marker is set; complexity is the Opus
+// encoder's, from the CPU governor. It reports whether a packet went out.
+func (f *audioFormat) send(s *rtpsession.Session, pcm []int16, marker bool, complexity int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.kind != kindOpus {
+		n, err := f.enc.Encode(pcm, f.out)
+		return err == nil && s.WriteSample(f.out[:n], uint32(n), marker) == nil
+	}
+	enc := f.enc.(*codec.OpusEncoder)
+	if enc.Config().Complexity != complexity {
+		_ = enc.SetComplexity(complexity)
+	}
+	sent := false
+	for len(pcm) >= opusFrames[len(opusFrames)-1] {
+		size := opusFrames[len(opusFrames)-1]
+		for _, z := range opusFrames {
+			if z <= len(pcm) {
+				size = z
+				break
+			}
+		}
+		n, err := enc.Encode(pcm[:size], f.out)
+		if err != nil {
+			return sent
+		}
+		if s.WriteSample(f.out[:n], f.steps(size), marker && !sent) == nil {
+			sent = true
+		}
+		pcm = pcm[size:]
+	}
+	return sent
+}
+
 // onAudio runs on the call's RTP goroutine for every packet received. It
 // sends the audio wherever the call's forward pointer says: itself (echo) or
-// its bridged peer, transcoding PCMU<->PCMA when the two legs differ. G.711
-// has one byte per sample, so the payload length is the timestamp step.
+// its bridged peer. The same codec is relayed untouched and PCMU<->PCMA by
+// a table lookup per byte, at once; G.711<->Opus goes into the call's
+// jitter buffer, which the playout clock decodes and re-encodes (leg.go).
 func (c *Call) onAudio(pkt *rtp.Packet) {
 	dst, in := c.forward.Load(), c.format.Load()
 	if dst == nil || in == nil || pkt.PayloadType != in.pt || len(pkt.Payload) == 0 {
@@ -94,7 +143,7 @@ func (c *Call) onAudio(pkt *rtp.Packet) {
 		if samples, ok = in.samples(payload); !ok {
 			return
 		}
-	case in.kind != kindOpus && out.kind != kindOpus:
+	case !decodes(in, out):
 		// PCMU<->PCMA: a table lookup per byte, no decode.
 		if cap(c.scratch) < len(payload) {
 			c.scratch = make([]byte, len(payload))
@@ -107,20 +156,15 @@ func (c *Call) onAudio(pkt *rtp.Packet) {
 		}
 		payload, samples = buf, uint32(len(buf))
 	default:
-		// G.711<->Opus: decode to 8 kHz PCM, encode for the other leg.
-		c.concealGap(pkt, in, out, s)
-		n, err := in.dec.Decode(payload, in.pcm)
-		if err != nil || n == 0 {
+		if c.play == nil {
 			return
 		}
-		m, err := out.enc.Encode(in.pcm[:n], out.out)
-		if err != nil {
-			return
+		l := c.leg.Load()
+		if l == nil || l.in != in || l.detached.Load() {
+			l = c.startLeg(in)
 		}
-		payload, samples = out.out[:m], uint32(n)
-		if out.kind == kindOpus {
-			samples = uint32(n * codec.OpusClockRate / transcodeRate)
-		}
+		l.jb.Push(pkt, time.Now())
+		return
 	}
 	_ = s.WriteSample(payload, samples, pkt.Marker)
 }
@@ -214,55 +258,17 @@ func (r *Role) publishStats(pt *partition, c *Call, final bool) {
 	}
 	c.lastStats = time.Now()
 	st := s.Stats()
-	r.publish(pt, c, &events.CallMediaStats{
+	ev := &events.CallMediaStats{
 		Codec: c.Codec, PacketsSent: st.PacketsSent, PacketsReceived: st.PacketsReceived,
 		PacketsLost: st.Lost, FractionLost: st.FractionLost,
 		JitterMS: float64(st.JitterDuration.Microseconds()) / 1000, RTTMS: float64(st.RTT.Microseconds()) / 1000,
 		Final: final,
-	})
-}
-
-// maxConcealed bounds the frames synthesized for one gap: past 100 ms the
-// far end's own silence handling does better than invented audio.
-const maxConcealed = 5
-
-// concealGap fills a hole in the incoming sequence before a transcoded
-// packet is forwarded, so the other leg hears continuous audio: the frame
-// just before the arriving packet is rebuilt from that packet's in-band FEC
-// when the codec has it (Opus, RFC 6716 §2.1.7), earlier ones by the
-// decoder's concealment (Opus PLC; G.711 Appendix I style repeat and fade).
-// Legs relayed without transcoding leave this to the endpoints, which have
-// their own concealment.
-func (c *Call) concealGap(pkt *rtp.Packet, in, out *audioFormat, s interface {
-	WriteSample([]byte, uint32, bool) error
-}) {
-	seq := pkt.SequenceNumber
-	gap := int(seq - c.lastSeq - 1) // uint16 arithmetic wraps correctly
-	had := c.haveSeq
-	c.lastSeq, c.haveSeq = seq, true
-	if !had || gap <= 0 || gap > maxConcealed {
-		return
 	}
-	fec, _ := in.dec.(codec.FECDecoder)
-	for i := 0; i < gap; i++ {
-		var n int
-		var err error
-		if i == gap-1 && fec != nil {
-			n, err = fec.DecodeFEC(pkt.Payload, in.pcm[:transcodeRate/50])
-		} else {
-			n, err = in.dec.Conceal(in.pcm[:transcodeRate/50])
-		}
-		if err != nil || n == 0 {
-			return
-		}
-		m, err := out.enc.Encode(in.pcm[:n], out.out)
-		if err != nil {
-			return
-		}
-		samples := uint32(n)
-		if out.kind == kindOpus {
-			samples = uint32(n * codec.OpusClockRate / transcodeRate)
-		}
-		_ = s.WriteSample(out.out[:m], samples, false)
+	if l := c.leg.Load(); l != nil {
+		js := l.jb.Stats()
+		ev.JitterBufferMS = float64(js.Delay.Microseconds()) / 1000
+		ev.LatePackets = js.Late
+		ev.ConcealedFrames = l.concealed.Load()
 	}
+	r.publish(pt, c, ev)
 }

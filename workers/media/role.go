@@ -57,6 +57,11 @@ type Config struct {
 	StatsInterval time.Duration
 	// Replicas of the calls bucket.
 	Replicas int
+	// Playout is the settings of legs whose audio is decoded (G.711<->Opus
+	// bridges): Opus encoder, governor floor, jitter buffer delays. The zero
+	// value takes DefaultPlayoutConfig's Opus settings and the jitter
+	// buffer's defaults.
+	Playout PlayoutConfig
 }
 
 // Role is the media worker role.
@@ -73,7 +78,8 @@ type Role struct {
 	mu    sync.Mutex
 	parts map[int]*partition
 
-	wg sync.WaitGroup // goroutines sending to edges, partition tickers
+	wg   sync.WaitGroup // goroutines sending to edges, partition tickers
+	play *playout       // decoded legs' clock and the Opus governor
 }
 
 type metrics struct {
@@ -109,6 +115,12 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	}
 	if cfg.Replicas < 1 {
 		cfg.Replicas = 1
+	}
+	if cfg.Playout.Opus.Bitrate == 0 {
+		cfg.Playout.Opus = DefaultPlayoutConfig().Opus
+	}
+	if err := cfg.Playout.validate(); err != nil {
+		return nil, err
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -152,15 +164,36 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 		func() float64 { return float64(counters.PacketsOut.Load()) })
 	r.met.rtpBad = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sb_rtp_malformed_total", Help: "Malformed RTP/RTCP datagrams dropped."},
 		func() float64 { return float64(counters.Malformed.Load()) })
+	late := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sb_media_late_frames_total", Help: "Decoded frames sent more than a frame period after they were due (the CPU could not keep up).",
+	})
+	r.play = newPlayout(cfg.Playout, late)
+	r.play.gov.onChange = func(from, to int, pressure float64, late uint64) {
+		log.Info("opus complexity changed", "from", from, "to", to, "cpu_pressure", pressure, "late_frames", late)
+	}
+	gauges := []prometheus.Collector{
+		late,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sb_media_opus_complexity", Help: "Opus encoder complexity in use (lowered under CPU pressure)."},
+			func() float64 { return float64(r.play.gov.complexity()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sb_media_cpu_pressure", Help: "CPU pressure the Opus governor last measured, 0-1."},
+			r.play.gov.lastPressure),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sb_media_decoded_legs", Help: "Call legs whose audio is decoded and re-encoded (G.711<->Opus)."},
+			func() float64 { return float64(r.play.legs()) }),
+	}
 	if reg != nil {
 		reg.MustRegister(r.met.calls, r.met.started, r.met.ended, r.met.sipBad, r.met.rtpIn, r.met.rtpOut, r.met.rtpBad)
+		reg.MustRegister(gauges...)
 	}
+	r.play.start()
 	return r, nil
 }
 
 // Close waits for the goroutines the role started. Partitions must have
 // been released (the runtime does it when the node leaves).
-func (r *Role) Close() { r.wg.Wait() }
+func (r *Role) Close() {
+	r.play.close()
+	r.wg.Wait()
+}
 
 // partition is the state of one owned partition.
 type partition struct {

@@ -236,7 +236,7 @@ func (c *Call) applyRemote(s *sdp.Session) {
 	c.local = s.Codec
 	c.Codec = codecName(s.Codec)
 	c.CodecPT = s.Codec.PT
-	if f, err := newAudioFormat(s.Codec); err == nil {
+	if f, err := newAudioFormat(s.Codec, c.play.opusConfig()); err == nil {
 		c.format.Store(f)
 	} else {
 		c.format.Store(nil)

@@ -41,6 +41,16 @@ func (s *Session) WriteRTP(pt uint8, payload []byte, samples uint32, marker bool
 	return s.write(pt, true, payload, samples, marker)
 }
 
+// Skip advances the timestamp by samples without sending: time passed with
+// nothing to send (silence, a frame not played), so that the next packet's
+// timestamp says how long the gap was (RFC 3550 §5.1, RFC 3551 §4.1). The
+// caller marks that next packet as the start of a talkspurt.
+func (s *Session) Skip(samples uint32) {
+	s.sendMu.Lock()
+	s.ts += samples
+	s.sendMu.Unlock()
+}
+
 // write builds the packet in the session's send buffer and sends it.
 func (s *Session) write(pt uint8, explicitPT bool, payload []byte, samples uint32, marker bool) error {
 	if len(payload) > MaxPayload {

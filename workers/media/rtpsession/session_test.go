@@ -619,3 +619,40 @@ func TestLastActivity(t *testing.T) {
 		t.Error("malformed datagram or stranger's report counted as activity")
 	}
 }
+
+// TestSkipAdvancesTimestamp: a gap left by Skip shows in the next packet's
+// timestamp, while sequence numbers stay contiguous (RFC 3551 §4.1 silence).
+func TestSkipAdvancesTimestamp(t *testing.T) {
+	leak.Check(t)
+	ports := testPorts(t, 1)
+	s := newTestSession(t, ports, nil)
+	peer := listen(t)
+	s.SetRemote(addrOf(peer), netip.AddrPort{})
+	if err := s.WriteSample(make([]byte, 160), 160, true); err != nil {
+		t.Fatal(err)
+	}
+	s.Skip(3 * 160)
+	if err := s.WriteSample(make([]byte, 160), 160, true); err != nil {
+		t.Fatal(err)
+	}
+	var got []rtp.Packet
+	buf := make([]byte, 1500)
+	_ = peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for len(got) < 2 {
+		n, err := peer.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p rtp.Packet
+		if err := p.Unmarshal(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	if d := got[1].Timestamp - got[0].Timestamp; d != 4*160 {
+		t.Errorf("timestamp step %d, want %d (one frame + three skipped)", d, 4*160)
+	}
+	if d := got[1].SequenceNumber - got[0].SequenceNumber; d != 1 {
+		t.Errorf("sequence step %d, want 1", d)
+	}
+}
