@@ -22,6 +22,9 @@ func TestBaresipBridge(t *testing.T) {
 		{name: "g711", rtpBase: 44000, codecsA: "PCMU/8000/1,PCMA/8000/1", codecsB: "PCMU/8000/1,PCMA/8000/1", wantA: "PCMU/8000", wantB: "PCMU/8000"},
 		// A speaks Opus, B only G.711: the bridge transcodes both ways.
 		{name: "opus-pcmu", rtpBase: 45000, codecsA: "opus/48000/2", codecsB: "PCMU/8000/1", wantA: "opus/48000", wantB: "PCMU/8000", transcoding: true},
+		// Both speak Opus and G.711: the dial offers the caller's Opus first,
+		// so the bridge relays Opus untouched.
+		{name: "opus-opus", rtpBase: 45500, codecsA: "opus/48000/2,PCMU/8000/1", codecsB: "PCMU/8000/1,opus/48000/2", wantA: "opus/48000", wantB: "opus/48000"},
 	} {
 		t.Run(c.name, func(t *testing.T) { baresipBridge(t, c) })
 	}
@@ -99,6 +102,8 @@ func baresipBridge(t *testing.T, c bridgeCase) {
 		return nil
 	})
 
+	t.Logf("late frames %v, opus complexity %v, cpu pressure %v", metricValue(t, a, "sb_media_late_frames_total"),
+		metricValue(t, a, "sb_media_opus_complexity"), metricValue(t, a, "sb_media_cpu_pressure"))
 	// The app hangs up A; B goes down with it.
 	if r := cmdReq[events.Reply](t, nc, "hangup", map[string]any{"call_id": caller}); r.Code != 200 {
 		t.Fatalf("hangup: %+v", r)

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"net/netip"
@@ -240,5 +241,29 @@ func TestPCMUToOpusThroughJitterBuffer(t *testing.T) {
 	}
 	if got := b.format.Load().enc.(*codec.OpusEncoder).Config().Complexity; got != 2 {
 		t.Errorf("encoder complexity %d, want the governor's 2", got)
+	}
+}
+
+// TestPreferring: a dial to bridge an Opus caller offers Opus first, one to
+// bridge a PCMA caller PCMA first; an unknown codec leaves our order.
+func TestPreferring(t *testing.T) {
+	names := func(cs []sdp.Codec) (s []string) {
+		for _, c := range cs {
+			s = append(s, c.Name)
+		}
+		return s
+	}
+	for _, c := range []struct {
+		other sdp.Codec
+		want  string
+	}{
+		{sdp.Codec{PT: 96, Name: "OPUS", Rate: 48000, Channels: 2}, "[opus PCMU PCMA]"},
+		{sdp.PCMA, "[PCMA PCMU opus]"},
+		{sdp.PCMU, "[PCMU PCMA opus]"},
+		{sdp.Codec{}, "[PCMU PCMA opus]"},
+	} {
+		if got := fmt.Sprint(names(preferring(c.other))); got != c.want {
+			t.Errorf("preferring %s: %s, want %s", c.other.Name, got, c.want)
+		}
 	}
 }

@@ -123,12 +123,19 @@ func (r *Role) dial(pt *partition, d *events.Dial) (*Call, int, string) {
 	if t, ok := to.UriParams.Get("transport"); ok {
 		c.Transport = strings.ToUpper(t)
 	}
-	// G.711 is offered first; an Opus answer leaves RTCP figures on an 8 kHz
-	// clock (jitter reads 6x too high) until sessions can change clock.
+	// The answer's codec sets the session's clock (applyRemote).
 	if err := r.newSession(c, 8000); err != nil {
 		return nil, events.CodeServiceUnavailable, "no RTP ports: " + err.Error()
 	}
-	req := r.request(c, sip.INVITE, sdp.Offer(r.localSDP(c), supported, true, sdp.SendRecv))
+	offer := supported
+	if peer := pt.calls[d.BridgeTo]; peer != nil {
+		other := peer.local
+		if other.Name == "" && peer.offer != nil {
+			other = peer.offer.Codec // still ringing: what it will be answered with
+		}
+		offer = preferring(other)
+	}
+	req := r.request(c, sip.INVITE, sdp.Offer(r.localSDP(c), offer, true, sdp.SendRecv))
 	for k, v := range d.Headers {
 		req.AppendHeader(sip.NewHeader(k, v))
 	}

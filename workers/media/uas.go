@@ -22,6 +22,24 @@ var opus = sdp.Codec{PT: 111, Name: "opus", Rate: 48000, Channels: 2, Fmtp: "min
 // the phone network), then Opus.
 var supported = []sdp.Codec{sdp.PCMU, sdp.PCMA, opus}
 
+// preferring is supported with c's format first: a call dialed to be
+// bridged offers the other leg's codec first, so that a callee that has it
+// answers with it and the bridge relays without transcoding.
+func preferring(c sdp.Codec) []sdp.Codec {
+	out := make([]sdp.Codec, 0, len(supported))
+	for _, s := range supported {
+		if s.SameFormat(c) {
+			out = append(out, s)
+		}
+	}
+	for _, s := range supported {
+		if !s.SameFormat(c) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // contactHost is replaced by each edge with its own address, since only the
 // edge knows where in-dialog requests can reach the platform.
 const contactHost = events.ContactPlaceholder
@@ -245,6 +263,7 @@ func (c *Call) applyRemote(s *sdp.Session) {
 	c.HeldRemote = s.Held()
 	if sess := c.sess.Load(); sess != nil {
 		sess.SetPayloadType(s.Codec.PT)
+		sess.SetClockRate(s.Codec.Rate)
 		sess.SetRemote(s.Addr, s.RTCPAddr)
 	}
 }

@@ -100,7 +100,7 @@ func (s *Session) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
 		s.countIgnored()
 		return
 	}
-	r.updateJitter(tsUnits(now.Sub(s.epoch), s.clockRate), p.Timestamp)
+	r.updateJitter(tsUnits(now.Sub(s.epoch), s.clockRate.Load()), p.Timestamp)
 	s.packetsRecv++
 	s.octetsRecv += uint64(len(p.Payload))
 	s.lastReceived = now

@@ -144,7 +144,7 @@ func (s *Session) buildReport(b []byte, now time.Time, bye bool) []byte {
 		b = binary.BigEndian.AppendUint64(b, ntp)
 		// The RTP timestamp of the same instant, extrapolated from the
 		// last packet sent (§6.4.1).
-		b = binary.BigEndian.AppendUint32(b, lastTS+tsUnits(now.Sub(lastAt), s.clockRate))
+		b = binary.BigEndian.AppendUint32(b, lastTS+tsUnits(now.Sub(lastAt), s.clockRate.Load()))
 		b = binary.BigEndian.AppendUint32(b, uint32(sent))
 		b = binary.BigEndian.AppendUint32(b, uint32(octets))
 		s.srSent[s.srNext] = sentSR{lsr: uint32(ntp >> 16), at: now}

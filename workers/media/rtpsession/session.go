@@ -24,7 +24,7 @@ import (
 type Session struct {
 	ssrc      uint32 // immutable after New
 	cname     string
-	clockRate uint32
+	clockRate atomic.Uint32 // SetClockRate; read with Load
 	latch     bool
 	interval  time.Duration
 	onPacket  func(*rtp.Packet)
@@ -118,25 +118,25 @@ func New(cfg Config) (*Session, error) {
 	}
 	now := time.Now()
 	s := &Session{
-		ssrc:      ssrc,
-		cname:     base64.RawURLEncoding.EncodeToString(rnd[8:20]),
-		clockRate: cfg.ClockRate,
-		latch:     cfg.Latch,
-		interval:  cfg.RTCPInterval,
-		onPacket:  cfg.OnPacket,
-		log:       cfg.Log,
-		counters:  cfg.Counters,
-		ports:     cfg.Ports,
-		pair:      pair,
-		local:     netip.AddrPortFrom(cfg.LocalIP.Unmap(), uint16(pair.Port())),
-		epoch:     now,
-		done:      make(chan struct{}),
-		pt:        cfg.PayloadType,
-		seq:       binary.BigEndian.Uint16(rnd[4:]),
-		ts:        binary.BigEndian.Uint32(rnd[6:]),
+		ssrc:     ssrc,
+		cname:    base64.RawURLEncoding.EncodeToString(rnd[8:20]),
+		latch:    cfg.Latch,
+		interval: cfg.RTCPInterval,
+		onPacket: cfg.OnPacket,
+		log:      cfg.Log,
+		counters: cfg.Counters,
+		ports:    cfg.Ports,
+		pair:     pair,
+		local:    netip.AddrPortFrom(cfg.LocalIP.Unmap(), uint16(pair.Port())),
+		epoch:    now,
+		done:     make(chan struct{}),
+		pt:       cfg.PayloadType,
+		seq:      binary.BigEndian.Uint16(rnd[4:]),
+		ts:       binary.BigEndian.Uint32(rnd[6:]),
 	}
 	s.log = s.log.With("local", s.local.String(), "ssrc", ssrc)
 	s.lastActivity.Store(now.UnixNano())
+	s.clockRate.Store(cfg.ClockRate)
 	s.wg.Go(s.readRTP)
 	s.wg.Go(s.readRTCP)
 	if s.interval > 0 {
@@ -196,6 +196,15 @@ func (s *Session) SetPayloadType(pt uint8) {
 	s.sendMu.Unlock()
 }
 
+// SetClockRate changes the RTP clock rate the statistics and sender
+// reports use, for an answer or re-INVITE that chose a codec with another
+// clock (Opus's 48 kHz after an offer made on G.711's 8 kHz).
+func (s *Session) SetClockRate(rate uint32) {
+	if rate > 0 {
+		s.clockRate.Store(rate)
+	}
+}
+
 // LastActivity is when the last accepted RTP packet or RTCP report from
 // the remote arrived, or when the session was created if none has: the
 // call compares it with its media timeout to hang up dead calls (there is
@@ -231,7 +240,7 @@ func (s *Session) Stats() Stats {
 		st.Lost = uint64(max(s.rx.lost(), 0))
 		st.FractionLost = float64(s.rx.lastFraction) / 256
 		st.Jitter = s.rx.jitterUnits()
-		st.JitterDuration = unitsDuration(st.Jitter, s.clockRate)
+		st.JitterDuration = unitsDuration(st.Jitter, s.clockRate.Load())
 	}
 	s.sendMu.Lock()
 	st.PacketsSent, st.OctetsSent = s.packetsSent, s.octetsSent
