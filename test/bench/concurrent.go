@@ -61,9 +61,24 @@ type concResult struct {
 	Evidence  []string          `json:"evidence,omitempty"`
 	Command   string            `json:"sipp_command"`
 	extra     map[string]string // notes for the report
+
+	// Transcoding (-scenario transcode): each call is bridged by a dial to
+	// an Opus sipp that echoes, so the platform decodes and re-encodes
+	// both ways. Call-seconds and CPU are then per bridged call (two legs).
+	Transcode     bool    `json:"transcode,omitempty"`
+	Dials         int     `json:"dials,omitempty"`
+	DialFailed    int     `json:"dials_failed,omitempty"`
+	DecodedPeak   float64 `json:"peak_sb_media_decoded_legs,omitempty"`
+	LateFrames    float64 `json:"late_frames,omitempty"`
+	ComplexityMin float64 `json:"opus_complexity_min,omitempty"`
+	ComplexityMax float64 `json:"opus_complexity_max,omitempty"`
+	Concealed     uint64  `json:"concealed_frames,omitempty"`
+	LatePackets   uint64  `json:"jitter_late_packets,omitempty"`
+	JBDelayMean   float64 `json:"jitter_buffer_ms_mean,omitempty"`
+	UASCommand    string  `json:"uas_sipp_command,omitempty"`
 }
 
-func (b *bench) runConcurrent(ctx context.Context, n int) (*concResult, error) {
+func (b *bench) runConcurrent(ctx context.Context, n int, transcode bool) (*concResult, error) {
 	ramp := b.ramp
 	if ramp <= 0 {
 		ramp = max(50, n/10)
@@ -74,7 +89,11 @@ func (b *bench) runConcurrent(ctx context.Context, n int) (*concResult, error) {
 	rampTime := time.Duration(n) * time.Second / time.Duration(ramp)
 	holdMS := int((rampTime + b.hold) / time.Millisecond)
 
-	s, err := b.newStep(ctx, "concurrent-"+strconv.Itoa(n))
+	name, service := "concurrent-"+strconv.Itoa(n), "echo"
+	if transcode {
+		name, service = "transcode-"+strconv.Itoa(n), "bench" // the app route: rings until dialed
+	}
+	s, err := b.newStep(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +109,7 @@ func (b *bench) runConcurrent(ctx context.Context, n int) (*concResult, error) {
 		return nil, err
 	}
 	s.sippDrops = newDropTracker(func(p int) bool { return p == mp })
-	args := []string{"127.0.0.1:" + strconv.Itoa(s.plat.sipPort), "-sf", "rtp.xml", "-s", "echo",
+	args := []string{"127.0.0.1:" + strconv.Itoa(s.plat.sipPort), "-sf", "rtp.xml", "-s", service,
 		"-i", "127.0.0.1", "-p", strconv.Itoa(lport[0]), "-mi", "127.0.0.1", "-mp", strconv.Itoa(mp),
 		"-m", strconv.Itoa(n), "-l", strconv.Itoa(n), "-r", strconv.Itoa(ramp), "-d", strconv.Itoa(holdMS),
 		"-recv_timeout", "10000"}
@@ -99,6 +118,15 @@ func (b *bench) runConcurrent(ctx context.Context, n int) (*concResult, error) {
 	s.ev, err = watchEvents(s.plat.natsURL)
 	if err != nil {
 		return nil, err
+	}
+	var uas *uasRun
+	if transcode {
+		if uas, err = b.startUAS(ctx, s, n, timeout); err != nil {
+			return nil, err
+		}
+		if err := s.ev.dialOnIncoming("sip:uas@127.0.0.1:" + strconv.Itoa(uas.port)); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.begin(); err != nil {
 		return nil, err
@@ -117,6 +145,9 @@ func (b *bench) runConcurrent(ctx context.Context, n int) (*concResult, error) {
 	s.ev.settle(int(delta(s.before, s.after, "sb_calls_started_total")), 5*time.Second)
 	if err != nil {
 		return nil, err
+	}
+	if uas != nil {
+		uas.wait()
 	}
 
 	st := s.sipp.stats
@@ -163,10 +194,16 @@ func (b *bench) runConcurrent(ctx context.Context, n int) (*concResult, error) {
 	}
 	ev.mu.Unlock()
 
+	if transcode {
+		r.transcoding(s, uas)
+	}
 	cpu := delta(s.before, s.after, "process_cpu_seconds_total")
 	if r.CallSeconds > 0 {
 		r.CPUPerCallSec = 1000 * cpu / r.CallSeconds
 		r.Delivered = 100 * r.RTPIn / (50 * r.CallSeconds)
+		if transcode {
+			r.Delivered /= 2 // both legs' packets come in: 100 pps a bridged call
+		}
 	}
 	// The plateau: every sample with (nearly) all calls up.
 	if p, ok := s.plateau(max(1, 0.99*r.Peak)); ok && p.dur > 0 {
@@ -203,6 +240,16 @@ func (b *bench) runConcurrent(ctx context.Context, n int) (*concResult, error) {
 	}
 	if s.idleErr != nil {
 		r.Verdict += "; calls left over"
+	}
+	if transcode && r.Verdict == "ok" {
+		switch {
+		case r.DialFailed > 0 || r.Dials < n:
+			r.Verdict = fmt.Sprintf("FAIL: %d dials for %d calls, %d refused", r.Dials, n, r.DialFailed)
+		case r.DecodedPeak < float64(2*n):
+			r.Verdict = fmt.Sprintf("only %.0f of %d legs transcoded at once", r.DecodedPeak, 2*n)
+		case r.LateFrames > 0:
+			r.Verdict = fmt.Sprintf("ok; %.0f late frames", r.LateFrames)
+		}
 	}
 	return r, nil
 }

@@ -53,10 +53,11 @@ func main() {
 
 func run() int {
 	var (
-		scenario = flag.String("scenario", "all", "cps, concurrent or all")
+		scenario = flag.String("scenario", "all", "cps, concurrent, transcode or all")
 		rates    = flag.String("rates", "100,300,500,1000,2000", "cps: call rates to try, comma-separated")
 		seconds  = flag.Int("cps-seconds", 10, "cps: seconds of calls per rate (sipp -m = rate x this)")
 		calls    = flag.String("calls", "500,1000,2000", "concurrent: numbers of simultaneous calls, comma-separated")
+		tcalls   = flag.String("transcode-calls", "250,500", "transcode: numbers of simultaneous G.711<->Opus bridged calls, comma-separated")
 		ramp     = flag.Int("ramp", 0, "concurrent: sipp -r while ramping up (0: max(50, calls/10), a 10 s ramp)")
 		hold     = flag.Duration("hold", 20*time.Second, "concurrent: how long all calls are up together")
 		bin      = flag.String("bin", "", "switchboard binary (default: build one from this module)")
@@ -74,8 +75,9 @@ func run() int {
 	b := &bench{bin: *bin, rtpMin: *rtpMin, rtpMax: *rtpMax, sippMediaPort: *sippMP, cpsSeconds: *seconds, ramp: *ramp, hold: *hold, quiet: *quiet, quietMax: *quietMax}
 	doCPS := *scenario == "cps" || *scenario == "all"
 	doConc := *scenario == "concurrent" || *scenario == "all"
-	if !doCPS && !doConc {
-		fmt.Fprintf(os.Stderr, "bench: unknown -scenario %q (cps, concurrent or all)\n", *scenario)
+	doTrans := *scenario == "transcode" || *scenario == "all"
+	if !doCPS && !doConc && !doTrans {
+		fmt.Fprintf(os.Stderr, "bench: unknown -scenario %q (cps, concurrent, transcode or all)\n", *scenario)
 		return 2
 	}
 	rateList, err := ints(*rates)
@@ -88,12 +90,17 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "bench: -calls:", err)
 		return 2
 	}
+	transList, err := ints(*tcalls)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -transcode-calls:", err)
+		return 2
+	}
 	if _, err := exec.LookPath("sipp"); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: sipp is not installed (apt-get install sip-tester, or test/install-peers.sh)")
 		return 2
 	}
-	if pairs := (b.rtpMax - b.rtpMin + 1) / 2; doConc && pairs < maxOf(callList) {
-		fmt.Fprintf(os.Stderr, "bench: RTP range %d-%d has %d port pairs, fewer than %d calls\n", b.rtpMin, b.rtpMax, pairs, maxOf(callList))
+	if pairs := (b.rtpMax - b.rtpMin + 1) / 2; doConc && pairs < maxOf(callList) || doTrans && pairs < 2*maxOf(transList) {
+		fmt.Fprintf(os.Stderr, "bench: RTP range %d-%d has %d port pairs, fewer than the legs asked for\n", b.rtpMin, b.rtpMax, pairs)
 		return 2
 	}
 	if busy := socketsIn(b.rtpMin, b.rtpMax); busy > 0 {
@@ -153,7 +160,7 @@ func run() int {
 				break
 			}
 			fmt.Fprintf(os.Stderr, "bench: concurrent %d, load %s ...\n", n, loadavg())
-			r, err := b.runConcurrent(ctx, n)
+			r, err := b.runConcurrent(ctx, n, false)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "bench: concurrent %d: %v\n", n, err)
 				allOK = false
@@ -161,6 +168,23 @@ func run() int {
 			}
 			allOK = allOK && r.Verdict == "ok"
 			rep.Concurrent = append(rep.Concurrent, r)
+			printConcDetail(r)
+		}
+	}
+	if doTrans {
+		for _, n := range transList {
+			if ctx.Err() != nil {
+				break
+			}
+			fmt.Fprintf(os.Stderr, "bench: transcode %d, load %s ...\n", n, loadavg())
+			r, err := b.runConcurrent(ctx, n, true)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench: transcode %d: %v\n", n, err)
+				allOK = false
+				continue
+			}
+			allOK = allOK && r.Verdict == "ok"
+			rep.Transcode = append(rep.Transcode, r)
 			printConcDetail(r)
 		}
 	}

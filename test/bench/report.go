@@ -14,6 +14,7 @@ type report struct {
 	Work       string        `json:"work_dir"`
 	CPS        []*cpsResult  `json:"cps,omitempty"`
 	Concurrent []*concResult `json:"concurrent,omitempty"`
+	Transcode  []*concResult `json:"transcode,omitempty"`
 }
 
 func f1(v float64) string {
@@ -42,6 +43,7 @@ func pct(v float64) string {
 
 // print writes the summary tables (Markdown, as docs/benchmarks.md has them).
 func (r *report) print() {
+	defer r.printTranscode()
 	fmt.Printf("\n## Results (%s)\n\nmachine: %s\n", r.Started, r.Machine)
 	if len(r.CPS) > 0 {
 		fmt.Println("\n### Calls per second (echo route, no media; fresh platform per rate)")
@@ -77,6 +79,23 @@ func (r *report) print() {
 	}
 }
 
+// printTranscode is the table of the transcoding scenario.
+func (r *report) printTranscode() {
+	if len(r.Transcode) == 0 {
+		return
+	}
+	fmt.Println("\n### Concurrent G.711 ↔ Opus bridged calls (sipp PCMU rtp_stream → app route → dial → sipp Opus -rtp_echo; transcoded both ways, twice per packet round trip)")
+	fmt.Println()
+	fmt.Println("| bridged calls | ok | failed | decoded legs peak | late frames | Opus complexity min–max | concealed frames | jitter-late packets | jitter buffer ms mean | inbound loss % (seq) | socket drops | CPU ms per bridged call-s | platform CPU % core | sipp CPU % core (UAC) | machine busy % | KB/call | before: busy % / load | verdict |")
+	fmt.Println("| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+	for _, c := range r.Transcode {
+		fmt.Printf("| %d | %d | %d | %.0f | %.0f | %.0f–%.0f | %d | %d | %.1f | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+			c.N, c.OK, c.Failed, c.DecodedPeak, c.LateFrames, c.ComplexityMin, c.ComplexityMax, c.Concealed, c.LatePackets, c.JBDelayMean,
+			pct(c.SeqLoss), c.SockDrops, pct(c.CPUPerCallSec), f0(c.PlatCPUPlat), f0(c.SippCPUPlat), f0(c.MachinePlat), f0(c.KBPerCall),
+			before(c.BusyBefore, c.Load), c.Verdict)
+	}
+}
+
 func printCPSDetail(c *cpsResult) {
 	fmt.Printf("== cps %d: %s\n", c.Rate, c.Verdict)
 	fmt.Printf("   %s\n", c.Command)
@@ -94,8 +113,17 @@ func printCPSDetail(c *cpsResult) {
 }
 
 func printConcDetail(c *concResult) {
-	fmt.Printf("== concurrent %d: %s\n", c.N, c.Verdict)
+	kind := "concurrent"
+	if c.Transcode {
+		kind = "transcode"
+	}
+	fmt.Printf("== %s %d: %s\n", kind, c.N, c.Verdict)
 	fmt.Printf("   %s\n", c.Command)
+	if c.Transcode {
+		fmt.Printf("   %s\n", c.UASCommand)
+		fmt.Printf("   dials %d (refused %d); decoded legs peak %.0f; late frames %.0f; Opus complexity %.0f-%.0f; concealed frames %d; jitter-late packets %d; jitter buffer mean %.1f ms\n",
+			c.Dials, c.DialFailed, c.DecodedPeak, c.LateFrames, c.ComplexityMin, c.ComplexityMax, c.Concealed, c.LatePackets, c.JBDelayMean)
+	}
 	fmt.Printf("   calls %d ok %d failed %d (%s), retransmissions %d, dead-call messages %d, peak sb_calls_active %.0f, all up for %.0f s\n",
 		c.N, c.OK, c.Failed, c.Failures, c.Retrans, c.DeadCall, c.Peak, c.Plateau)
 	fmt.Printf("   INVITE->200 p50 %s p99 %s ms\n", f1(c.InviteP50), f1(c.InviteP99))

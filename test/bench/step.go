@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -243,6 +244,42 @@ type eventTally struct {
 	jitterSum float64
 	jitterMax float64
 	bad       int
+
+	// Transcoding scenario: every call ringing on the app route is bridged
+	// by a dial to dialTo (the Opus sipp).
+	dialTo     string
+	inbox      string
+	dials      int
+	dialFailed int
+	dialErr    string
+	concealed  uint64  // frames made up on decoded legs
+	latePkts   uint64  // packets the jitter buffers dropped as late
+	jbDelaySum float64 // jitter buffer delay, ms, summed over decoded legs
+	jbLegs     int
+}
+
+// dialOnIncoming makes the tally bridge every incoming app-route call to
+// to, as an application would: dial with bridge_to.
+func (t *eventTally) dialOnIncoming(to string) error {
+	t.dialTo, t.inbox = to, t.nc.NewRespInbox()
+	sub, err := t.nc.Subscribe(t.inbox, func(m *nats.Msg) {
+		var r struct {
+			Code  int    `json:"code"`
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(m.Data, &r)
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if r.Code/100 != 2 {
+			t.dialFailed++
+			t.dialErr = fmt.Sprintf("%d %s", r.Code, r.Error)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	return t.nc.Flush()
 }
 
 func watchEvents(url string) (*eventTally, error) {
@@ -273,6 +310,15 @@ func (t *eventTally) on(m *nats.Msg) {
 		return
 	}
 	switch d := e.Data.(type) {
+	case *events.CallIncoming:
+		if t.dialTo != "" && d.Route == "app" {
+			b, _ := json.Marshal(events.Dial{To: t.dialTo, BridgeTo: e.CallID})
+			if err := t.nc.PublishRequest("sb.cmd.dial", t.inbox, b); err != nil {
+				t.dialFailed++
+				t.dialErr = err.Error()
+			}
+			t.dials++
+		}
 	case *events.CallCompleted:
 		t.completed[d.Status]++
 		t.duration += d.Duration
@@ -286,6 +332,12 @@ func (t *eventTally) on(m *nats.Msg) {
 		t.lost += d.PacketsLost
 		t.jitterSum += d.JitterMS
 		t.jitterMax = max(t.jitterMax, d.JitterMS)
+		if d.JitterBufferMS > 0 {
+			t.jbLegs++
+			t.jbDelaySum += d.JitterBufferMS
+		}
+		t.concealed += d.ConcealedFrames
+		t.latePkts += d.LatePackets
 	}
 }
 
