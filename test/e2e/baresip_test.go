@@ -52,7 +52,7 @@ func baresipBridge(t *testing.T, c bridgeCase) {
 	// Where each recording stood at the bridge, then poll until each side
 	// has recorded bridgedAudio more.
 	startA, startB := recordedSamples(t, phoneA), recordedSamples(t, phoneB)
-	waitRecorded(t, bridgedAudio, phoneA, startA, phoneB, startB)
+	waitRecorded(t, bridgedAudio, map[*baresip]int{phoneA: startA, phoneB: startB})
 
 	// The app hangs up A; B goes down with it.
 	if r := cmdReq[events.Reply](t, nc, "hangup", map[string]any{"call_id": caller}); r.Code != 200 {
@@ -221,18 +221,15 @@ func (l *bridgedLegs) check(t *testing.T, wantA, wantB string, transcoding bool)
 	}
 }
 
-// waitRecorded polls until each phone has recorded d of audio after its
-// start position (a sample count); startA and startB.
-func waitRecorded(t *testing.T, d time.Duration, phoneA *baresip, startA int, phoneB *baresip, startB int) {
+// waitRecorded polls until each phone has received (recorded) d of audio
+// after its start position, a sample count.
+func waitRecorded(t *testing.T, d time.Duration, starts map[*baresip]int) {
 	t.Helper()
 	natstest.CheckFor(t, d+5*time.Second, 100*time.Millisecond, func() error {
-		for _, p := range []struct {
-			b     *baresip
-			start int
-		}{{phoneA, startA}, {phoneB, startB}} {
-			w := recordedWAV(t, p.b)
-			if got, want := len(w.samples)-p.start, int(d.Seconds()*float64(w.rate)); w.rate == 0 || got < want {
-				return fmt.Errorf("baresip %s recorded %d of %d samples since the bridge", p.b.opts.user, got, want)
+		for b, start := range starts {
+			w := recordedWAV(t, b)
+			if got, want := len(w.samples)-start, int(d.Seconds()*float64(w.rate)); w.rate == 0 || got < want {
+				return fmt.Errorf("baresip %s recorded %d of %d samples since the bridge", b.opts.user, got, want)
 			}
 		}
 		return nil
