@@ -3,9 +3,10 @@ package e2e
 import (
 	"fmt"
 	"math"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,5 +165,107 @@ func answeredPT(t *testing.T, b *baresip, codec string) byte {
 	return 0
 }
 
-var _ = slices.Clone[[]int16]
-var _ = sort.Ints
+// speech is a spoken sentence: a WAV file baresip plays (aufile, 48 kHz
+// stereo, the sentence over and over for half a minute) and the same
+// audio at 8 kHz mono, the reference recordings are compared with.
+type speech struct {
+	path string
+	ref  []int16
+}
+
+// makeSpeech speaks text with espeak-ng and prepares it for baresip and as
+// a reference.
+func makeSpeech(t *testing.T, dir, name, text string) speech {
+	t.Helper()
+	raw, path := filepath.Join(dir, name+"-raw.wav"), filepath.Join(dir, name+".wav")
+	for _, args := range [][]string{
+		{"espeak-ng", "-w", raw, text},
+		// -3 dBFS peaks, 0.5 s of silence after each sentence, 8 times.
+		{"sox", raw, "-r", "48000", "-c", "2", "-b", "16", path, "gain", "-n", "-3", "pad", "0", "0.5", "repeat", "7"},
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	w, err := readWAV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := audio.Resample(w.samples, w.rate, 8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return speech{path: path, ref: ref}
+}
+
+// TestBaresipSpeechCorrelates: baresip A (Opus only) and baresip B (PCMU
+// only) are bridged through the app route as in TestBaresipBridge, each
+// playing a different espeak-ng sentence. What one side records, aligned
+// with what the other played by cross-correlation at 8 kHz (the narrow
+// leg's band), must correlate highly with it, and must not correlate with
+// the same speech reversed nor with the recorder's own sentence. Both
+// directions: Opus -> PCMU and PCMU -> Opus.
+func TestBaresipSpeechCorrelates(t *testing.T) {
+	needTools(t, "baresip", "espeak-ng", "sox")
+	dir := t.TempDir()
+	s1 := makeSpeech(t, dir, "s1", "The quick brown fox jumps over the lazy dog near the river bank.")
+	s2 := makeSpeech(t, dir, "s2", "Seven silver spoons were found beneath an old wooden table yesterday.")
+	t.Run("opus-to-pcmu", func(t *testing.T) { speechBridge(t, true, s1, s2) })
+	t.Run("pcmu-to-opus", func(t *testing.T) { speechBridge(t, false, s1, s2) })
+}
+
+// speechBridge bridges A (Opus) and B (PCMU); the speaker (A if aSpeaks)
+// plays said, the listener plays other; the listener's recording is
+// compared with both.
+func speechBridge(t *testing.T, aSpeaks bool, said, other speech) {
+	const (
+		window                = 3 * time.Second        // of the listener's recording compared
+		settle                = 500 * time.Millisecond // skipped after the bridge
+		maxLag                = 8000                   // ±1 s at 8 kHz around where the speaker's file stood
+		minCorr, maxUnrelated = 0.6, 0.3
+	)
+	c := bridgeCase{rtpBase: 47500, codecsA: "opus/48000/2", codecsB: "PCMU/8000/1", wantA: "opus/48000", wantB: "PCMU/8000", transcoding: true}
+	srcA, srcB := said, other
+	if !aSpeaks {
+		srcA, srcB = other, said
+	}
+	_, _, phoneA, phoneB, _ := bridgePhones(t, c,
+		baresipOpts{user: "a", codecs: c.codecsA, source: "aufile," + srcA.path},
+		baresipOpts{user: "b", codecs: c.codecsB, source: "aufile," + srcB.path})
+	speaker, listener := phoneA, phoneB
+	if !aSpeaks {
+		speaker, listener = phoneB, phoneA
+	}
+	// At the bridge: how far the speaker's file has played (what it has
+	// sent so far) and where the listener's recording stands.
+	sent, start := recordedWAV(t, speaker, "enc"), recordedSamples(t, listener)
+	waitRecorded(t, settle+window, map[*baresip]int{listener: start})
+	speaker.stop(t)
+	listener.stop(t)
+
+	w := recordedWAV(t, listener)
+	rec, err := audio.Resample(w.samples[start:], w.rate, 8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := int(settle.Seconds() * 8000)
+	x := rec[from : from+int(window.Seconds()*8000)]
+	expect := from
+	if sent.rate > 0 {
+		expect += len(sent.samples) * 8000 / sent.rate
+	}
+	lag, corr := audio.Align(said.ref, x, expect-maxLag, expect+maxLag)
+	reversed := slices.Clone(said.ref)
+	slices.Reverse(reversed)
+	_, corrRev := audio.Align(reversed, x, expect-maxLag, expect+maxLag)
+	_, corrOwn := audio.Align(other.ref, x, 0, len(other.ref))
+	t.Logf("%s hears %s (%s recording at %d Hz, %.1f dBFS): correlation %.3f at %+.1f ms from where the file stood; same speech reversed %.3f; its own sentence %.3f",
+		listener.opts.user, speaker.opts.user, listener.opts.codecs, w.rate, audio.RMS(x), corr, float64(lag-expect)/8, corrRev, corrOwn)
+	if corr < minCorr {
+		t.Errorf("%s's recording correlates %.3f with what %s played; want ≥ %.2f", listener.opts.user, corr, speaker.opts.user, minCorr)
+	}
+	if corrRev > maxUnrelated || corrOwn > maxUnrelated {
+		t.Errorf("%s's recording correlates %.3f with the speech reversed and %.3f with its own sentence; want both ≤ %.2f",
+			listener.opts.user, corrRev, corrOwn, maxUnrelated)
+	}
+}
