@@ -27,8 +27,8 @@ type baresipOpts struct {
 	source     string // audio_source instead of ausine, e.g. "aufile,/x.wav" (48 kHz stereo, long enough for the call)
 	autoAnswer bool   // answermode=auto
 	rtpPorts   string // "min-max", a range of its own
-	// codecs is the account's audio_codecs. G.711 only for now: the
-	// platform has no Opus yet (add opus/48000/2 when it does).
+	// codecs is the account's audio_codecs, e.g. "opus/48000/2" or
+	// "PCMU/8000/1"; G.711 both when empty.
 	codecs string
 }
 
