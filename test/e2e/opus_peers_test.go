@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os/exec"
@@ -192,7 +193,10 @@ func makeSpeech(t *testing.T, dir, name, text string) speech {
 		// -3 dBFS peaks, 0.5 s of silence after each sentence, 8 times.
 		{"sox", raw, "-r", "48000", "-c", "2", "-b", "16", path, "gain", "-n", "-3", "pad", "0", "0.5", "repeat", "7"},
 	} {
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+		cancel()
+		if err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}
@@ -216,9 +220,10 @@ func makeSpeech(t *testing.T, dir, name, text string) speech {
 // directions: Opus -> PCMU and PCMU -> Opus.
 func TestBaresipSpeechCorrelates(t *testing.T) {
 	needTools(t, "baresip", "espeak-ng", "sox")
-	dir := t.TempDir()
+	dir, began := t.TempDir(), time.Now()
 	s1 := makeSpeech(t, dir, "s1", "The quick brown fox jumps over the lazy dog near the river bank.")
 	s2 := makeSpeech(t, dir, "s2", "Seven silver spoons were found beneath an old wooden table yesterday.")
+	t.Logf("two sentences spoken and prepared in %v", time.Since(began).Round(time.Millisecond))
 	t.Run("opus-to-pcmu", func(t *testing.T) { speechBridge(t, true, s1, s2) })
 	t.Run("pcmu-to-opus", func(t *testing.T) { speechBridge(t, false, s1, s2) })
 }
