@@ -24,10 +24,11 @@ import (
 type baresipOpts struct {
 	user       string // account user: sip:<user>@127.0.0.1:<port>
 	toneHz     int    // ausine frequency it sends
+	source     string // audio_source instead of ausine, e.g. "aufile,/x.wav" (48 kHz stereo, long enough for the call)
 	autoAnswer bool   // answermode=auto
 	rtpPorts   string // "min-max", a range of its own
-	// codecs is the account's audio_codecs. G.711 only for now: the
-	// platform has no Opus yet (add opus/48000/2 when it does).
+	// codecs is the account's audio_codecs, e.g. "opus/48000/2" or
+	// "PCMU/8000/1"; G.711 both when empty.
 	codecs string
 }
 
@@ -97,12 +98,16 @@ func tryBaresip(t *testing.T, o baresipOpts, tmpl string) (*baresip, string, err
 	b := &baresip{opts: o, dir: t.TempDir(), recDir: t.TempDir(), sipPort: freeUDPPort(t),
 		out: &syncBuf{}, done: make(chan struct{}), resps: map[string]chan baresipMsg{}}
 	ctrlPort := freePort(t)
+	source := o.source
+	if source == "" {
+		source = fmt.Sprintf("ausine,%d", o.toneHz)
+	}
 	cfg := strings.NewReplacer(
 		"@SIPADDR@", fmt.Sprintf("127.0.0.1:%d", b.sipPort),
 		"@CTRLADDR@", fmt.Sprintf("127.0.0.1:%d", ctrlPort),
 		"@RTPPORTS@", o.rtpPorts,
 		"@RECDIR@", b.recDir,
-		"@AUDIOSOURCE@", fmt.Sprintf("ausine,%d", o.toneHz),
+		"@AUDIOSOURCE@", source,
 	).Replace(tmpl)
 	account := fmt.Sprintf("<%s>;regint=0;audio_codecs=%s", b.SIPURI(), o.codecs)
 	if o.autoAnswer {

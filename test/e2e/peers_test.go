@@ -32,7 +32,8 @@ func needTools(t *testing.T, tools ...string) {
 }
 
 // sippDir prepares a working directory for sipp: the scenarios of
-// testdata, a 1 kHz µ-law tone for rtp_stream, and sipp's pcap folder.
+// testdata, a tone of freq Hz for rtp_stream in µ-law (tone.ulaw) and A-law
+// (tone.alaw), and sipp's pcap folder.
 func sippDir(t *testing.T, toneSeconds float64, freq int) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -47,10 +48,12 @@ func sippDir(t *testing.T, toneSeconds float64, freq int) string {
 			t.Fatal(err)
 		}
 	}
-	sox := exec.Command("sox", "-n", "-r", "8000", "-c", "1", "-t", "ul", filepath.Join(dir, "tone.ulaw"),
-		"synth", strconv.FormatFloat(toneSeconds, 'f', -1, 64), "sine", itoa(freq), "vol", "0.5")
-	if out, err := sox.CombinedOutput(); err != nil {
-		t.Fatalf("sox: %v\n%s", err, out)
+	for _, law := range []string{"ul", "al"} {
+		sox := exec.Command("sox", "-n", "-r", "8000", "-c", "1", "-t", law, filepath.Join(dir, "tone."+law+"aw"),
+			"synth", strconv.FormatFloat(toneSeconds, 'f', -1, 64), "sine", itoa(freq), "vol", "0.5")
+		if out, err := sox.CombinedOutput(); err != nil {
+			t.Fatalf("sox: %v\n%s", err, out)
+		}
 	}
 	_ = os.Symlink("/usr/share/sip-tester", filepath.Join(dir, "pcap"))
 	return dir
@@ -148,12 +151,17 @@ func (c *capture) packets() []udpPacket {
 	return out
 }
 
-// rtpAudio concatenates the µ-law payloads (RTP PT 0) of packets, in order.
-func rtpAudio(pkts []udpPacket) []int16 {
+// rtpAudio concatenates the G.711 payloads of packets with RTP payload
+// type pt (0 µ-law, 8 A-law), in order.
+func rtpAudio(pkts []udpPacket, pt byte) []int16 {
+	decode := g711.DecodeUlaw
+	if pt == 8 {
+		decode = g711.DecodeAlaw
+	}
 	var pcm []int16
 	for _, p := range pkts {
 		b := p.payload
-		if len(b) < 12 || b[0]>>6 != 2 || b[1]&0x7f != 0 {
+		if len(b) < 12 || b[0]>>6 != 2 || b[1]&0x7f != pt {
 			continue
 		}
 		hdr := 12 + 4*int(b[0]&0x0f)
@@ -161,7 +169,7 @@ func rtpAudio(pkts []udpPacket) []int16 {
 			continue
 		}
 		dst := make([]int16, len(b)-hdr)
-		g711.DecodeUlaw(dst, b[hdr:])
+		decode(dst, b[hdr:])
 		pcm = append(pcm, dst...)
 	}
 	return pcm

@@ -112,7 +112,7 @@ func dialBridgeHangup(t *testing.T, rtpBase int, answerFirst bool) {
 	toA := startCapture(t, "udp and src port "+port, 10*time.Second)
 	time.Sleep(2500 * time.Millisecond) // let audio flow; the capture is what is measured
 	pkts := rtpOnly(toA.packets())
-	f, level := audio.PeakFrequency(rtpAudio(pkts), 8000, 10)
+	f, level := audio.PeakFrequency(rtpAudio(pkts, 0), 8000, 10)
 	t.Logf("A received %d packets through the bridge: peak %.0f Hz at %.1f dBFS", len(pkts), f, level)
 	if len(pkts) < 100 || math.Abs(f-700) > 15 || level < -15 {
 		t.Errorf("A got %d packets peaking at %.0f Hz (%.1f dBFS); want its 700 Hz tone back through B", len(pkts), f, level)

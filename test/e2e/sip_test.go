@@ -134,7 +134,7 @@ func TestSippEchoCall(t *testing.T) {
 	if len(in) < 140 || float64(len(back)) < 0.95*float64(len(in)) || len(back) > len(in) {
 		t.Fatalf("sent %d, echoed %d: want every packet back", len(in), len(back))
 	}
-	f, level := audio.PeakFrequency(rtpAudio(back), 8000, 10)
+	f, level := audio.PeakFrequency(rtpAudio(back, 0), 8000, 10)
 	t.Logf("echoed audio: peak %.0f Hz at %.1f dBFS", f, level)
 	if math.Abs(f-1000) > 20 || level < -12 || level > -3 {
 		t.Errorf("echoed audio peaks at %.0f Hz, %.1f dBFS; want the 1 kHz tone at about -6 dBFS", f, level)
