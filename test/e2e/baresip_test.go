@@ -57,8 +57,6 @@ func baresipBridge(t *testing.T, c bridgeCase) {
 	startA, startB := recordedSamples(t, phoneA), recordedSamples(t, phoneB)
 	waitRecorded(t, bridgedAudio, map[*baresip]int{phoneA: startA, phoneB: startB})
 
-	t.Logf("late frames %v, opus complexity %v, cpu pressure %v", metricValue(t, a, "sb_media_late_frames_total"),
-		metricValue(t, a, "sb_media_opus_complexity"), metricValue(t, a, "sb_media_cpu_pressure"))
 	// The app hangs up A; B goes down with it.
 	if r := cmdReq[events.Reply](t, nc, "hangup", map[string]any{"call_id": caller}); r.Code != 200 {
 		t.Fatalf("hangup: %+v", r)
