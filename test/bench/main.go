@@ -45,6 +45,7 @@ type bench struct {
 	quietMax       time.Duration // but no longer than this
 	ramp           int
 	hold           time.Duration
+	platArgs       []string
 }
 
 func main() {
@@ -69,10 +70,11 @@ func run() int {
 		jsonOut  = flag.String("json", "", "also write the results as JSON to this file")
 		quiet    = flag.Float64("quiet", 25, "before each step, wait until the machine is less than this % busy over 3 s (0: do not wait)")
 		quietMax = flag.Duration("quiet-max", 3*time.Minute, "longest wait for -quiet")
+		platArgs = flag.String("platform-args", "", "more flags for `switchboard up`, space-separated (e.g. \"--opus-complexity 1\")")
 	)
 	flag.Parse()
 
-	b := &bench{bin: *bin, rtpMin: *rtpMin, rtpMax: *rtpMax, sippMediaPort: *sippMP, cpsSeconds: *seconds, ramp: *ramp, hold: *hold, quiet: *quiet, quietMax: *quietMax}
+	b := &bench{bin: *bin, rtpMin: *rtpMin, rtpMax: *rtpMax, sippMediaPort: *sippMP, cpsSeconds: *seconds, ramp: *ramp, hold: *hold, quiet: *quiet, quietMax: *quietMax, platArgs: strings.Fields(*platArgs)}
 	doCPS := *scenario == "cps" || *scenario == "all"
 	doConc := *scenario == "concurrent" || *scenario == "all"
 	doTrans := *scenario == "transcode" || *scenario == "all"

@@ -35,6 +35,7 @@ type platformConfig struct {
 	bin            string
 	dir            string // data dir and log live here
 	rtpMin, rtpMax int
+	extra          []string // more flags for `switchboard up`
 }
 
 // buildSwitchboard builds the binary as the Makefile does.
@@ -82,6 +83,7 @@ func startPlatform(ctx context.Context, cfg platformConfig) (*platform, error) {
 		"--nats-host", "127.0.0.1", "--nats-port", strconv.Itoa(ports[2]),
 		"--http", p.httpAddr, "--data", filepath.Join(cfg.dir, "data"), "--log-level", "warn",
 	}
+	args = append(args, cfg.extra...)
 	p.cmd = exec.Command(cfg.bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logFile, p.logFile
 	p.cmd.Env = cleanEnv()

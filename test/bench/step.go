@@ -68,7 +68,7 @@ func (b *bench) newStep(ctx context.Context, name string) (*step, error) {
 	busy := b.waitQuiet(ctx)
 	s := &step{name: name, dir: dir, load: loadavg(), busyBefore: busy}
 	var err error
-	s.plat, err = startPlatform(ctx, platformConfig{bin: b.bin, dir: dir, rtpMin: b.rtpMin, rtpMax: b.rtpMax})
+	s.plat, err = startPlatform(ctx, platformConfig{bin: b.bin, dir: dir, rtpMin: b.rtpMin, rtpMax: b.rtpMax, extra: b.platArgs})
 	if err != nil {
 		return nil, err
 	}

@@ -25,10 +25,11 @@ import (
 // whose frame is due, rather than a timer a leg: 1,000 legs cost two
 // goroutines waking 100 times a second, not 1,000 waking 50 times.
 
-// tickPeriod is the shards' tick: half of the usual 20 ms frame, so a frame
-// leaves at most 10 ms after it is due, and 10, 30 and 60 ms frames are
-// served on time too.
-const tickPeriod = 10 * time.Millisecond
+// tickPeriod is the shards' tick: a quarter of the usual 20 ms frame, so a
+// frame leaves within a few ms of when it is due even when a tick takes a
+// while to serve its legs, and 10, 30 and 60 ms frames are served on time
+// too.
+const tickPeriod = 5 * time.Millisecond
 
 // maxCatchUp bounds the frames one leg plays in one tick after the shard
 // was held up; beyond, the leg's clock jumps to now (the frames were late

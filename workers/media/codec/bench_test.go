@@ -52,7 +52,7 @@ func BenchmarkOpusEncode(b *testing.B) {
 			name       string
 			complexity int
 			fec        bool
-		}{{"c1", 1, true}, {"c5", 5, true}, {"c10", 10, true}, {"c5/noFEC", 5, false}} {
+		}{{"c0", 0, true}, {"c1", 1, true}, {"c3", 3, true}, {"c5", 5, true}, {"c10", 10, true}, {"c5/noFEC", 5, false}} {
 			b.Run(fmt.Sprintf("%dk/%s", rate/1000, c.name), func(b *testing.B) {
 				cfg := DefaultOpusConfig(rate)
 				cfg.Complexity = c.complexity
