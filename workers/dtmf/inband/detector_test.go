@@ -103,28 +103,22 @@ func TestDurations(t *testing.T) {
 }
 
 func TestPauses(t *testing.T) {
-	tn := tone{d: '5', low: -10, high: -10, dur: ms(50)}
-	for shift := 0; shift < BlockSize; shift += 17 {
-		// A 40 ms pause separates two presses of the same key.
-		x := silence(make([]float64, 400+shift), 0)
-		x = tn.synth(t, x)
-		x = silence(x, ms(40))
-		x = tn.synth(t, x)
-		x = silence(x, ms(100))
-		if got, _ := presses(t, detect(t, pcm16(x), 160)); got != "55" {
-			t.Errorf("shift %d, 40 ms pause: %q", shift, got)
+	for _, tc := range []struct {
+		name      string
+		tone, off time.Duration
+		want      string
+	}{
+		{"40 ms pause separates two presses", ms(50), ms(40), "55"},
+		{"10 ms drop-out does not split one", ms(100), ms(10), "5"},
+	} {
+		tn := tone{d: '5', low: -10, high: -10, dur: tc.tone}
+		for shift := 0; shift < BlockSize; shift += 17 {
+			x := tn.synth(t, make([]float64, 400+shift))
+			x = tn.synth(t, silence(x, tc.off))
+			if got, _ := presses(t, detect(t, pcm16(silence(x, ms(100))), 160)); got != tc.want {
+				t.Errorf("%s, shift %d: %q", tc.name, shift, got)
+			}
 		}
-		// A 10 ms drop-out does not split one.
-		x = silence(make([]float64, 400+shift), 0)
-		tn.dur = ms(100)
-		x = tn.synth(t, x)
-		x = silence(x, ms(10))
-		x = tn.synth(t, x)
-		x = silence(x, ms(100))
-		if got, _ := presses(t, detect(t, pcm16(x), 160)); got != "5" {
-			t.Errorf("shift %d, 10 ms drop-out: %q", shift, got)
-		}
-		tn.dur = ms(50)
 	}
 	// Two keys with no pause between them.
 	x := tone{d: '1', low: -10, high: -10, dur: ms(100)}.synth(t, nil)

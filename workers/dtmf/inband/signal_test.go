@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-voip/switchboard/workers/dtmf/digit"
+	"github.com/switchboard-voip/switchboard/workers/dtmf/digit/digittest"
 )
 
 // tone describes one key press to synthesise.
@@ -98,27 +99,13 @@ func detect(t testing.TB, pcm []int16, chunk int) []digit.Event {
 	return d.Flush(evs)
 }
 
-// presses checks that events alternate Started d, Ended d and returns the
-// digits and durations.
+// presses returns the digits and durations of evs, failing the test unless
+// they come as Started d, Ended d pairs.
 func presses(t *testing.T, evs []digit.Event) (string, []time.Duration) {
 	t.Helper()
-	var s []byte
-	var durs []time.Duration
-	for i, e := range evs {
-		want := digit.Started
-		if i%2 == 1 {
-			want = digit.Ended
-		}
-		if e.Kind != want || (i%2 == 1 && e.Digit != evs[i-1].Digit) {
-			t.Fatalf("bad event sequence: %v", evs)
-		}
-		if e.Kind == digit.Ended {
-			s = append(s, byte(e.Digit))
-			durs = append(durs, e.Duration)
-		}
+	s, durs, err := digittest.Presses(evs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(evs)%2 != 0 {
-		t.Fatalf("unended press: %v", evs)
-	}
-	return string(s), durs
+	return s, durs
 }

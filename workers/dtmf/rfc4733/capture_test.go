@@ -15,6 +15,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/switchboard-voip/switchboard/workers/dtmf/digit"
+	"github.com/switchboard-voip/switchboard/workers/dtmf/digit/digittest"
 )
 
 // captured is one RTP packet of a capture file.
@@ -151,28 +152,13 @@ func TestCaptures(t *testing.T) {
 	}
 }
 
-// pressed checks that events alternate Started d, Ended d and returns the
-// digits.
+// pressed returns the digits of evs, failing the test unless they come as
+// Started d, Ended d pairs.
 func pressed(t *testing.T, evs []digit.Event) string {
 	t.Helper()
-	var b strings.Builder
-	for i, e := range evs {
-		want := digit.Started
-		if i%2 == 1 {
-			want = digit.Ended
-			if e.Digit != evs[i-1].Digit {
-				t.Errorf("event %d: %v ends another digit than %v", i, e, evs[i-1])
-			}
-		}
-		if e.Kind != want {
-			t.Errorf("event %d: %v, want %s", i, e, want)
-		}
-		if e.Kind == digit.Ended {
-			b.WriteByte(byte(e.Digit))
-		}
+	s, _, err := digittest.Presses(evs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(evs)%2 != 0 {
-		t.Errorf("a press was not ended: %v", evs)
-	}
-	return b.String()
+	return s
 }
