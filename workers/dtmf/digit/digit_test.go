@@ -25,17 +25,15 @@ func TestEventCodes(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	for _, tc := range []struct {
-		in   byte
-		want Digit
-		err  error
-	}{
-		{'7', '7', nil}, {'*', '*', nil}, {'#', '#', nil}, {'a', 'A', nil}, {'D', 'D', nil},
-		{'e', 0, ErrInvalid}, {' ', 0, ErrInvalid}, {0, 0, ErrInvalid}, {'E', 0, ErrInvalid},
-	} {
-		got, err := Parse(tc.in)
-		if got != tc.want || !errors.Is(err, tc.err) {
-			t.Errorf("Parse(%q) = %q, %v; want %q, %v", tc.in, got, err, tc.want, tc.err)
+	valid := map[byte]Digit{'7': '7', '*': '*', '#': '#', 'a': 'A', 'D': 'D'}
+	for in, want := range valid {
+		if got, err := Parse(in); got != want || err != nil {
+			t.Errorf("Parse(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []byte{'e', ' ', 0, 'E'} {
+		if got, err := Parse(in); got != 0 || !errors.Is(err, ErrInvalid) {
+			t.Errorf("Parse(%q) = %q, %v; want ErrInvalid", in, got, err)
 		}
 	}
 }
