@@ -140,8 +140,8 @@ func (r *Receiver) Stats() ReceiverStats { return r.stats }
 // Active reports whether a press is in progress (Started, not yet Ended).
 func (r *Receiver) Active() bool { return r.active }
 
-// Reset forgets the stream, ending nothing: for a media change where the
-// caller has already flushed with Expire.
+// Reset forgets the stream, ending nothing: for a media change, after the
+// caller has called Flush.
 func (r *Receiver) Reset() {
 	*r = Receiver{cfg: r.cfg, rate: r.cfg.ClockRate, blocks: r.blocks[:0]}
 }
