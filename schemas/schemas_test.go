@@ -245,6 +245,9 @@ func TestEventsValidate(t *testing.T) {
 		&events.CallHeld{Held: true, By: events.ByRemote},
 		&events.CallCompleted{Direction: events.DirectionInbound, Status: events.StatusBusy, SIPCode: 486, Reason: "Busy Here", Duration: 0, HangupBy: events.ByRemote},
 		&events.CallMediaStats{Codec: "PCMA/8000", PacketsSent: 1500, PacketsReceived: 1497, PacketsLost: 3, FractionLost: 0.0078125, JitterMS: 2.4, RTTMS: 38.5, Final: true},
+		&events.CallDTMF{Digit: "#", DurationMS: 180, Source: events.DTMFSourceRFC4733, Seq: 3},
+		&events.CallDTMFStarted{Digit: "5", Source: events.DTMFSourceInband, Seq: 1},
+		&events.CallGatherCompleted{Digits: "1234", Reason: events.GatherFinishKey},
 	}
 	if len(samples) != len(events.Types()) {
 		t.Fatalf("a sample per event type is needed: %d samples, %d types", len(samples), len(events.Types()))
@@ -392,6 +395,15 @@ func TestCommandsValidate(t *testing.T) {
 		{"unhold",
 			[]string{`{"call_id":"x","idempotency_key":""}`},
 			[]string{`{}`, `{"call_id":5}`}},
+		{"dtmf_send",
+			[]string{`{"call_id":"x","digits":"123*9#"}`, `{"call_id":"x","digits":"abcd","duration_ms":40,"method":"info"}`},
+			[]string{`{"call_id":"x"}`, `{"call_id":"x","digits":""}`, `{"call_id":"x","digits":"12e"}`, `{"call_id":"x","digits":"1","duration_ms":10}`, `{"call_id":"x","digits":"1","method":"fax"}`}},
+		{"dtmf_inband",
+			[]string{`{"call_id":"x","enabled":true}`},
+			[]string{`{"call_id":"x"}`, `{"call_id":"x","enabled":"yes"}`}},
+		{"gather",
+			[]string{`{"call_id":"x"}`, `{"call_id":"x","max_digits":4,"min_digits":1,"finish_on_key":"*","first_timeout_ms":5000,"inter_digit_timeout_ms":2000}`, `{"call_id":"x","finish_on_key":"none"}`},
+			[]string{`{}`, `{"call_id":"x","max_digits":65}`, `{"call_id":"x","finish_on_key":"##"}`, `{"call_id":"x","first_timeout_ms":0}`}},
 	}
 	seen := map[string]bool{"locate": true}
 	for _, c := range cases {
@@ -430,6 +442,9 @@ func TestCommandsValidate(t *testing.T) {
 		&events.Answer{CallCommand: cc}, &events.Reject{CallCommand: cc, Code: 603}, &events.Reject{CallCommand: cc},
 		&events.Hangup{CallCommand: cc}, &events.Bridge{CallCommand: cc, PeerCallID: "p@h"}, &events.Unbridge{CallCommand: cc},
 		&events.Hold{CallCommand: cc}, &events.Unhold{CallCommand: events.CallCommand{CallID: "x"}},
+		&events.DTMFSend{CallCommand: cc, Digits: "123#", DurationMS: 100, Method: events.DTMFMethodRFC4733},
+		&events.DTMFInband{CallCommand: cc, Enabled: true},
+		&events.Gather{CallID: "x", MaxDigits: 4, FinishOnKey: "#", FirstTimeoutMS: 5000, InterDigitTimeoutMS: 3000},
 	} {
 		b, _ := json.Marshal(cmd)
 		if err := schemas.ValidateCommand(cmd.Verb(), b); err != nil {
@@ -453,7 +468,7 @@ func TestCommandsValidate(t *testing.T) {
 			t.Errorf("dial reply %s: got %v, want ErrInvalid", doc, err)
 		}
 	}
-	for _, v := range []string{"answer", "reject", "hangup", "bridge", "unbridge", "hold", "unhold"} {
+	for _, v := range []string{"answer", "reject", "hangup", "bridge", "unbridge", "hold", "unhold", "dtmf_send", "dtmf_inband", "gather"} {
 		for _, code := range []int{200, 202, 404, 409} {
 			b, _ := json.Marshal(events.Reply{Code: code, Reason: "r", Node: "w1", Partition: &p})
 			if err := schemas.ValidateReply(v, b); err != nil {
