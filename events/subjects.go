@@ -28,6 +28,10 @@ const (
 	// BucketConfig holds cluster-wide settings every node must agree on
 	// (the partition count).
 	BucketConfig = "sb_config"
+	// BucketCalls holds the media role's live calls, keys
+	// "<partition>.<encoded call-id>"; other roles read it to tell a live
+	// call from an unknown one.
+	BucketCalls = "sb_calls"
 	// ConfigKeyPartitions is the key in BucketConfig holding P.
 	ConfigKeyPartitions = "partitions"
 
@@ -70,6 +74,9 @@ func CallEventSubject(callID, name string) string {
 func NodeEventSubject(node, name string) string {
 	return "sb.evt.node." + node + "." + name
 }
+
+// CallKey is the BucketCalls key of a call of partition p.
+func CallKey(p int, callID string) string { return strconv.Itoa(p) + "." + EncodeCallID(callID) }
 
 // OwnerKey is the BucketOwners key of a role's partition.
 func OwnerKey(role string, p int) string { return role + "." + strconv.Itoa(p) }

@@ -35,6 +35,7 @@ import (
 	"github.com/switchboard-voip/switchboard/edge"
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/workers"
+	"github.com/switchboard-voip/switchboard/workers/dtmf"
 	"github.com/switchboard-voip/switchboard/workers/media"
 )
 
@@ -63,6 +64,7 @@ type App struct {
 	router  *edge.Router
 	sipEdge *edge.SIPEdge
 	media   *media.Role
+	dtmf    *dtmf.Role
 	svc     micro.Service
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -155,6 +157,12 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 			return nil, err
 		}
 		roles = append(roles, a.media)
+	}
+	if slices.Contains(mode.Roles, events.RoleDTMF) {
+		if a.dtmf, err = dtmf.New(a.nc, dtmf.Config{NodeID: cfg.NodeID}, a.log, a.reg); err != nil {
+			return nil, err
+		}
+		roles = append(roles, a.dtmf)
 	}
 	a.node, err = workers.New(ctx, a.nc, workers.Config{
 		NodeID: cfg.NodeID, Roles: mode.Roles, Labels: labels, Partitions: cfg.Partitions,
@@ -339,6 +347,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.media != nil {
 		a.media.Close()
 	}
+	if a.dtmf != nil {
+		a.dtmf.Close()
+	}
 	a.close()
 	if err == nil {
 		err = nodeErr
@@ -377,6 +388,9 @@ func b2f(b bool) float64 {
 // close releases what New acquired, in reverse order.
 func (a *App) close() {
 	a.closing.Store(true)
+	if a.dtmf != nil {
+		a.dtmf.Close() // idempotent: Run closed it already
+	}
 	if a.svc != nil {
 		_ = a.svc.Stop()
 	}

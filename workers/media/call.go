@@ -85,7 +85,7 @@ type Call struct {
 }
 
 // key is the call's KV key.
-func key(p int, callID string) string { return strconv.Itoa(p) + "." + events.EncodeCallID(callID) }
+func key(p int, callID string) string { return events.CallKey(p, callID) }
 
 // save writes the call's state to KV (every fact needed to continue it).
 func (r *Role) save(pt *partition, c *Call) {

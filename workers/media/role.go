@@ -31,7 +31,7 @@ import (
 )
 
 // BucketCalls is the KV bucket of call state; keys are "<partition>.<encoded call-id>".
-const BucketCalls = "sb_calls"
+const BucketCalls = events.BucketCalls
 
 // Config of the media role.
 type Config struct {
