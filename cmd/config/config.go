@@ -65,6 +65,9 @@ type Config struct {
 	RingTimeout time.Duration `yaml:"ring_timeout" help:"how long an unrouted inbound call rings waiting for an answer command before 480"`
 	// MediaTimeout hangs up answered calls without RTP for this long.
 	MediaTimeout time.Duration `yaml:"media_timeout" help:"hang up an answered call that received no RTP/RTCP for this long"`
+	// DTMFInband turns in-band DTMF detection on for calls without
+	// telephone-event (the dtmf_inband command switches it per call).
+	DTMFInband bool `yaml:"dtmf_inband" help:"detect in-band DTMF tones on calls that negotiated no telephone-event"`
 	// RTPPortMin and RTPPortMax bound the UDP ports media workers use.
 	RTPPortMin int `yaml:"rtp_port_min" help:"lowest RTP port"`
 	RTPPortMax int `yaml:"rtp_port_max" help:"highest RTP port"`
@@ -239,6 +242,12 @@ func setValue(v reflect.Value, s string) error {
 			return err
 		}
 		v.SetInt(int64(n))
+	case bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		v.SetBool(b)
 	case time.Duration:
 		d, err := time.ParseDuration(s)
 		if err != nil {
@@ -272,6 +281,9 @@ func (f value) String() string {
 	return fmt.Sprint(f.v.Interface())
 }
 func (f value) Set(s string) error { return setValue(f.v, s) }
+
+// IsBoolFlag lets a bool field be given as a bare flag (--dtmf-inband).
+func (f value) IsBoolFlag() bool { return f.v.IsValid() && f.v.Kind() == reflect.Bool }
 
 func bindFlags(fs *flag.FlagSet, cfg *Config) {
 	fields(cfg, func(_, name, help string, v reflect.Value) {

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/workers/dtmf/feed"
 	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
 	"github.com/switchboard-voip/switchboard/workers/media/sdp"
 )
@@ -82,6 +83,9 @@ type Call struct {
 	lastStats  time.Time
 	hangupBy   string
 	cancelling bool
+	feed       *dtmfFeed // the role's, set with the session
+	dtmf       dtmfState
+	inbandDef  bool // the node's dtmf_inband
 }
 
 // key is the call's KV key.
@@ -159,11 +163,11 @@ func (c *Call) stopMedia() {
 // newSession binds the call's RTP ports. Received audio goes wherever
 // c.forward points: back to the sender (echo), to a bridged peer, or nowhere.
 func (r *Role) newSession(c *Call, clockRate uint32) error {
-	c.play = r.play // before the RTP goroutine starts
+	c.play, c.feed, c.inbandDef = r.play, r.feed, r.cfg.DTMFInband // before the RTP goroutine starts
 	s, err := rtpsession.New(rtpsession.Config{
 		Ports: r.ports, LocalIP: r.cfg.MediaIP, ClockRate: clockRate, PayloadType: 0,
 		Latch: true, Log: r.log, Counters: r.met.counters,
-		OnPacket: func(pkt *rtpPacket) { c.onAudio(pkt) },
+		OnPacket: func(pkt *rtpPacket) { c.onPacket(pkt) },
 	})
 	if err != nil {
 		return err
@@ -184,6 +188,7 @@ func (r *Role) end(pt *partition, c *Call, status string, code int, reason, by s
 	c.stopTimers()
 	r.publishStats(pt, c, true)
 	c.stopMedia()
+	r.feed.push(c.ID, feed.KindEnd, feed.AppendEnd(nil, c.ID, time.Now()))
 	for cseq, p := range c.pending {
 		p.reply(events.CodeNotFound, "call ended")
 		delete(c.pending, cseq)

@@ -57,6 +57,9 @@ type Config struct {
 	StatsInterval time.Duration
 	// Replicas of the calls bucket.
 	Replicas int
+	// DTMFInband turns in-band DTMF detection on for calls that negotiated
+	// no telephone-event (a dtmf_inband command overrides it per call).
+	DTMFInband bool
 	// Playout is the settings of legs whose audio is decoded (G.711<->Opus
 	// bridges): Opus encoder, governor floor, jitter buffer delays. The zero
 	// value takes DefaultPlayoutConfig's Opus settings and the jitter
@@ -78,8 +81,9 @@ type Role struct {
 	mu    sync.Mutex
 	parts map[int]*partition
 
-	wg   sync.WaitGroup // goroutines sending to edges, partition tickers
+	wg   sync.WaitGroup // goroutines sending to edges, partition tickers, dtmf feed and senders
 	play *playout       // decoded legs' clock and the Opus governor
+	feed *dtmfFeed      // records for the dtmf role
 }
 
 type metrics struct {
@@ -87,6 +91,7 @@ type metrics struct {
 	started  *prometheus.CounterVec
 	ended    *prometheus.CounterVec
 	sipBad   prometheus.Counter
+	info     *prometheus.CounterVec
 	rtpIn    prometheus.CounterFunc
 	rtpOut   prometheus.CounterFunc
 	rtpBad   prometheus.CounterFunc
@@ -141,7 +146,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	r := &Role{
 		BaseRole: workers.BaseRole{RoleName: events.RoleMedia},
 		cfg:      cfg, nc: nc, kv: kv, ports: ports, log: log, parser: sip.NewParser(),
-		parts: map[int]*partition{},
+		parts: map[int]*partition{}, feed: newDTMFFeed(nc, cfg.Partitions),
 		met: &metrics{
 			calls: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 				Name: "sb_calls_active", Help: "Calls this node owns, by direction.",
@@ -155,6 +160,9 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 			sipBad: prometheus.NewCounter(prometheus.CounterOpts{
 				Name: "sb_media_sip_bad_total", Help: "SIP messages a media worker could not parse or use.",
 			}),
+			info: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "sb_media_sip_info_total", Help: "In-dialog SIP INFO requests with a body, by result (ok, unsupported_type: 415, bad_body: 400).",
+			}, []string{"result"}),
 			counters: counters,
 		},
 	}
@@ -183,8 +191,10 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	if reg != nil {
 		reg.MustRegister(r.met.calls, r.met.started, r.met.ended, r.met.sipBad, r.met.rtpIn, r.met.rtpOut, r.met.rtpBad)
 		reg.MustRegister(gauges...)
+		reg.MustRegister(r.met.info, r.feed.dropped, r.feed.records)
 	}
 	r.play.start()
+	r.wg.Go(r.feed.run)
 	return r, nil
 }
 
@@ -192,6 +202,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 // been released (the runtime does it when the node leaves).
 func (r *Role) Close() {
 	r.play.close()
+	close(r.feed.stop)
 	r.wg.Wait()
 }
 

@@ -91,7 +91,9 @@ func (r *Role) onRequest(pt *partition, req *sip.Request, in inbound) {
 		}
 	case sip.UPDATE:
 		r.onReinvite(pt, c, req, in)
-	case sip.INFO, sip.PRACK, sip.NOTIFY:
+	case sip.INFO:
+		r.onInfo(c, req, in)
+	case sip.PRACK, sip.NOTIFY:
 		r.respond(in, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	default:
 		r.respond(in, sip.NewResponseFromRequest(req, sip.StatusNotImplemented, "Not Implemented", nil))
@@ -261,6 +263,7 @@ func (c *Call) applyRemote(s *sdp.Session) {
 	}
 	c.RemoteRTP = s.Addr.String()
 	c.HeldRemote = s.Held()
+	c.applyDTMF(s, c.inbandDef)
 	if sess := c.sess.Load(); sess != nil {
 		sess.SetPayloadType(s.Codec.PT)
 		sess.SetClockRate(s.Codec.Rate)

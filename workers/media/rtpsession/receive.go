@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/pion/rtp"
 )
 
 // readBufSize is the largest datagram read; a larger one fills the buffer
@@ -89,6 +91,19 @@ func (s *Session) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
 		}
 	}
 	r := &s.rx
+	if r.active && r.ssrc != p.SSRC && s.sideStream(p.PayloadType) {
+		// RFC 4733 §2.1 lets telephone-events have their own SSRC (sipp
+		// sends them so): a packet of another payload type than the audio
+		// from another source is delivered and counted, but does not
+		// restart the reception statistics of the audio's source.
+		s.packetsRecv++
+		s.octetsRecv += uint64(len(p.Payload))
+		s.lastReceived = now
+		s.sidePackets++
+		s.rxMu.Unlock()
+		s.delivered(p, now)
+		return
+	}
 	if !r.active || r.ssrc != p.SSRC {
 		// A new source (RFC 3550 §8.2: a changed SSRC is a new stream,
 		// for instance after a transfer behind the same SBC).
@@ -105,7 +120,11 @@ func (s *Session) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
 	s.octetsRecv += uint64(len(p.Payload))
 	s.lastReceived = now
 	s.rxMu.Unlock()
+	s.delivered(p, now)
+}
 
+// delivered counts an accepted packet and hands it to OnPacket.
+func (s *Session) delivered(p *rtp.Packet, now time.Time) {
 	s.lastActivity.Store(now.UnixNano())
 	if c := s.counters; c != nil {
 		c.PacketsIn.Add(1)
@@ -114,6 +133,12 @@ func (s *Session) handleRTP(b []byte, from netip.AddrPort, now time.Time) {
 	if s.onPacket != nil {
 		s.onPacket(p)
 	}
+}
+
+// sideStream reports whether pt is not the audio's payload type.
+func (s *Session) sideStream(pt uint8) bool {
+	a := s.audioPT.Load()
+	return a != 0 && uint32(pt)+1 != a
 }
 
 // checkRTP does the header checks of RFC 3550 §5.1 and A.1 that decide

@@ -64,6 +64,7 @@ type Session struct {
 	packetsRecv  uint64
 	octetsRecv   uint64
 	ignored      uint64
+	sidePackets  uint64
 	lastReceived time.Time
 	remoteSR     remoteSR
 	srSent       [srHistory]sentSR
@@ -75,6 +76,10 @@ type Session struct {
 	sentAtReport uint64 // packetsSent when the last report was built
 
 	// sendMu guards our outgoing stream.
+	// audioPT is the audio's payload type plus one (0: unknown), read by
+	// the receive path to tell side streams from a new audio source.
+	audioPT atomic.Uint32
+
 	sendMu      sync.Mutex
 	closed      bool
 	pt          uint8
@@ -137,6 +142,7 @@ func New(cfg Config) (*Session, error) {
 	s.log = s.log.With("local", s.local.String(), "ssrc", ssrc)
 	s.lastActivity.Store(now.UnixNano())
 	s.clockRate.Store(cfg.ClockRate)
+	s.audioPT.Store(uint32(cfg.PayloadType&0x7f) + 1)
 	s.wg.Go(s.readRTP)
 	s.wg.Go(s.readRTCP)
 	if s.interval > 0 {
@@ -194,6 +200,7 @@ func (s *Session) SetPayloadType(pt uint8) {
 	s.sendMu.Lock()
 	s.pt = pt & 0x7f
 	s.sendMu.Unlock()
+	s.audioPT.Store(uint32(pt&0x7f) + 1)
 }
 
 // SetClockRate changes the RTP clock rate the statistics and sender
@@ -225,6 +232,7 @@ func (s *Session) Stats() Stats {
 		Latched:         s.latcher.latched,
 		Latches:         s.latches,
 		Ignored:         s.ignored,
+		SidePackets:     s.sidePackets,
 		RTT:             s.rtt,
 		Peer:            s.peer,
 		RTCPReceived:    s.rtcpReceived,

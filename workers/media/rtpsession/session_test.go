@@ -656,3 +656,34 @@ func TestSkipAdvancesTimestamp(t *testing.T) {
 		t.Errorf("sequence step %d, want 1", d)
 	}
 }
+
+// TestSideStreamSSRC: telephone-events on their own SSRC, interleaved with
+// the audio (as sipp sends them), are all delivered, and the audio's
+// reception figures stay those of the audio source.
+func TestSideStreamSSRC(t *testing.T) {
+	var got []uint8
+	s := newTestSession(t, testPorts(t, 1), func(c *Config) {
+		c.OnPacket = func(p *rtp.Packet) { got = append(got, p.PayloadType) }
+	})
+	from := netip.MustParseAddrPort("127.0.0.1:40000")
+	t0 := time.Now()
+	ev := func(seq uint16) []byte {
+		b := rtpPacket(t, 0xd7d7, seq, 5000, []byte{1, 0, 0, 160})
+		b[1] = 101
+		return b
+	}
+	for i := range 50 {
+		now := t0.Add(time.Duration(i) * 20 * time.Millisecond)
+		s.handleRTP(rtpPacket(t, 0xa0a0, uint16(100+i), uint32(i*160), make([]byte, 160)), from, now)
+		if i >= 10 && i < 20 {
+			s.handleRTP(ev(uint16(9000+i)), from, now)
+		}
+	}
+	st := s.Stats()
+	if len(got) != 60 || st.PacketsReceived != 60 || st.SidePackets != 10 {
+		t.Fatalf("delivered %d, received %d, side %d; want 60, 60, 10", len(got), st.PacketsReceived, st.SidePackets)
+	}
+	if st.RemoteSSRC != 0xa0a0 || st.ExpectedPackets != 50 || st.Lost != 0 || st.Ignored != 0 {
+		t.Errorf("audio figures disturbed: ssrc %x expected %d lost %d ignored %d", st.RemoteSSRC, st.ExpectedPackets, st.Lost, st.Ignored)
+	}
+}

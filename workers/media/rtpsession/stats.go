@@ -59,6 +59,11 @@ type Stats struct {
 	// other than the latched one, or the first packet after a sequence
 	// jump (RFC 3550 A.1).
 	Ignored uint64
+	// SidePackets counts packets of another payload type than the audio
+	// from another SSRC than the current source (telephone-events on their
+	// own SSRC, RFC 4733 §2.1): delivered, in PacketsReceived, but kept out
+	// of the source's sequence, loss and jitter figures.
+	SidePackets uint64
 
 	// RTCPSent and RTCPReceived count compound RTCP packets.
 	RTCPSent, RTCPReceived uint64
