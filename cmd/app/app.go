@@ -152,7 +152,7 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 			EchoUser: cfg.EchoUser, ConferencePrefix: cfg.ConferencePrefix,
 			RingTimeout: cfg.RingTimeout, MediaTimeout: cfg.MediaTimeout, Replicas: cfg.Replicas,
 			DTMFInband: cfg.DTMFInband,
-			Playout: playoutConfig(cfg),
+			Playout:    playoutConfig(cfg),
 		}, a.log, a.reg)
 		if err != nil {
 			return nil, err
