@@ -28,7 +28,7 @@ const MaxPayload = sendBufSize - rtpHeaderSize
 // While no remote is known the timestamp still advances, so that the media
 // clock stays continuous, and ErrNoRemote is returned.
 func (s *Session) WriteSample(payload []byte, samples uint32, marker bool) error {
-	return s.write(0, false, payload, samples, marker)
+	return s.write(0, false, payload, samples, marker, 0, false)
 }
 
 // WriteRTP is WriteSample with an explicit payload type, for packets of
@@ -38,7 +38,42 @@ func (s *Session) WriteRTP(pt uint8, payload []byte, samples uint32, marker bool
 	if pt > 127 {
 		return ErrPayloadType
 	}
-	return s.write(pt, true, payload, samples, marker)
+	return s.write(pt, true, payload, samples, marker, 0, false)
+}
+
+// BeginEvent starts a run of packets that carry their own timestamps
+// (WriteAt): RFC 4733 events, whose packets all have the event's start
+// timestamp (§2.3.1) while audio and events share one timestamp space, or
+// synthesized tones. Until EndEvent, WriteSample and WriteRTP drop their
+// frames (returning nil) without advancing the timestamp: the event
+// replaces the audio (§2.5.1.1 lets a sender stop audio during an event).
+// It returns the timestamp the run starts at.
+func (s *Session) BeginEvent() uint32 {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.inEvent = true
+	return s.ts
+}
+
+// WriteAt sends one packet of payload type pt with timestamp ts, the
+// next sequence number and our SSRC, and leaves the stream's timestamp
+// alone. It is meant for the packets of a run begun with BeginEvent.
+func (s *Session) WriteAt(pt uint8, payload []byte, ts uint32, marker bool) error {
+	if pt > 127 {
+		return ErrPayloadType
+	}
+	return s.write(pt, true, payload, 0, marker, ts, true)
+}
+
+// EndEvent ends the run: the timestamp advances by samples (the run's
+// length in clock units, so that the next frame's timestamp says how long
+// it was) and the next frame written is marked as a talkspurt's first.
+func (s *Session) EndEvent(samples uint32) {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.inEvent = false
+	s.ts += samples
+	s.markNext = true
 }
 
 // Skip advances the timestamp by samples without sending: time passed with
@@ -47,12 +82,14 @@ func (s *Session) WriteRTP(pt uint8, payload []byte, samples uint32, marker bool
 // caller marks that next packet as the start of a talkspurt.
 func (s *Session) Skip(samples uint32) {
 	s.sendMu.Lock()
-	s.ts += samples
+	if !s.inEvent { // EndEvent accounts for the run's time
+		s.ts += samples
+	}
 	s.sendMu.Unlock()
 }
 
 // write builds the packet in the session's send buffer and sends it.
-func (s *Session) write(pt uint8, explicitPT bool, payload []byte, samples uint32, marker bool) error {
+func (s *Session) write(pt uint8, explicitPT bool, payload []byte, samples uint32, marker bool, at uint32, explicitTS bool) error {
 	if len(payload) > MaxPayload {
 		return ErrPayloadTooLarge
 	}
@@ -61,8 +98,18 @@ func (s *Session) write(pt uint8, explicitPT bool, payload []byte, samples uint3
 		s.sendMu.Unlock()
 		return ErrClosed
 	}
-	ts := s.ts
-	s.ts += samples
+	ts := at
+	if !explicitTS {
+		if s.inEvent {
+			s.sendMu.Unlock()
+			return nil
+		}
+		ts = s.ts
+		s.ts += samples
+		if s.markNext {
+			marker, s.markNext = true, false
+		}
+	}
 	remote := s.remote.Load()
 	if remote == nil || !remote.rtp.IsValid() {
 		s.sendMu.Unlock()

@@ -81,6 +81,8 @@ type Session struct {
 	audioPT atomic.Uint32
 
 	sendMu      sync.Mutex
+	inEvent     bool // between BeginEvent and EndEvent
+	markNext    bool // mark the next frame (after an event)
 	closed      bool
 	pt          uint8
 	seq         uint16

@@ -3,6 +3,7 @@ package rtpsession
 import (
 	"encoding/binary"
 	"errors"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -685,5 +686,58 @@ func TestSideStreamSSRC(t *testing.T) {
 	}
 	if st.RemoteSSRC != 0xa0a0 || st.ExpectedPackets != 50 || st.Lost != 0 || st.Ignored != 0 {
 		t.Errorf("audio figures disturbed: ssrc %x expected %d lost %d ignored %d", st.RemoteSSRC, st.ExpectedPackets, st.Lost, st.Ignored)
+	}
+}
+
+// TestEventRun: between BeginEvent and EndEvent audio frames are dropped
+// and WriteAt packets carry their own timestamps on the shared sequence;
+// afterwards the timestamp has moved on by the run and the next frame is
+// marked.
+func TestEventRun(t *testing.T) {
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	s := newTestSession(t, testPorts(t, 1), nil)
+	s.SetRemote(peer.LocalAddr().(*net.UDPAddr).AddrPort(), netip.AddrPort{})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.WriteSample(make([]byte, 160), 160, false))
+	base := s.BeginEvent()
+	must(s.WriteSample(make([]byte, 160), 160, false)) // dropped
+	s.Skip(160)                                        // ignored
+	must(s.WriteAt(101, []byte{1, 0, 0, 160}, base, true))
+	must(s.WriteAt(101, []byte{1, 0x80, 1, 64}, base, false))
+	s.EndEvent(800)
+	must(s.WriteSample(make([]byte, 160), 160, false))
+
+	var pkts []rtp.Packet
+	buf := make([]byte, 1500)
+	_ = peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for len(pkts) < 4 {
+		n, err := peer.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d packets: %v", len(pkts), err)
+		}
+		var p rtp.Packet
+		must(p.Unmarshal(buf[:n]))
+		pkts = append(pkts, p)
+	}
+	first := pkts[0]
+	for i, p := range pkts {
+		if p.SequenceNumber != first.SequenceNumber+uint16(i) || p.SSRC != first.SSRC {
+			t.Errorf("packet %d: seq %d ssrc %x", i, p.SequenceNumber, p.SSRC)
+		}
+	}
+	if pkts[1].PayloadType != 101 || pkts[1].Timestamp != base || !pkts[1].Marker || pkts[2].Timestamp != base || pkts[2].Marker {
+		t.Errorf("event packets: %+v %+v", pkts[1].Header, pkts[2].Header)
+	}
+	if last := pkts[3]; last.PayloadType != 0 || last.Timestamp != base+800 || !last.Marker {
+		t.Errorf("audio after the event: %+v (base %d)", last.Header, base)
 	}
 }
