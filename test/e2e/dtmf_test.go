@@ -1,16 +1,20 @@
 package e2e
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchboard-voip/switchboard/cmd/app"
 	"github.com/switchboard-voip/switchboard/cmd/config"
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/test/leak"
+	"github.com/switchboard-voip/switchboard/test/natstest"
 	"github.com/switchboard-voip/switchboard/workers/dtmf/digit"
 	"github.com/switchboard-voip/switchboard/workers/dtmf/inband"
 	"github.com/switchboard-voip/switchboard/workers/media/g711"
@@ -219,3 +223,168 @@ func TestDTMFInband(t *testing.T) {
 	})
 }
 
+// echoCallFrom dials the echo route from phone and returns the call's id.
+func echoCallFrom(t *testing.T, a *app.App, ce *callEvents, phone *baresip) string {
+	t.Helper()
+	before := len(ce.of(typeAnswered, ""))
+	phone.mustCommand(t, "dial", "sip:echo@"+a.SIPAddr())
+	phone.waitEvent(t, "CALL_ESTABLISHED", 10*time.Second)
+	return ce.wait(t, typeAnswered, "", before+1, 5*time.Second)[before].CallID
+}
+
+// pressKeys makes baresip send keys as RFC 4733 events, one every 400 ms.
+func pressKeys(t *testing.T, phone *baresip, keys string) {
+	t.Helper()
+	for i := range len(keys) {
+		phone.mustCommand(t, "sndcode", keys[i:i+1])
+		time.Sleep(400 * time.Millisecond)
+	}
+}
+
+// TestDTMFBaresip: a real phone on G.711 and on Opus (whose durations
+// count 48 kHz units) sends "123*9#" and then "55": every key arrives once,
+// in order, from rfc4733, and the repeated 5 is two digits.
+func TestDTMFBaresip(t *testing.T) {
+	for _, tc := range []struct{ name, codecs string }{{"pcmu", "PCMU/8000/1"}, {"opus", "opus/48000/2"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			leak.Check(t)
+			needTools(t, "baresip")
+			a := sipApp(t, 47600)
+			nc := connect(t, a.NATSURL())
+			ce := watchCalls(t, nc)
+			phone := startBaresip(t, baresipOpts{user: "dtmf", toneHz: 440, codecs: tc.codecs, rtpPorts: "47900-47949"})
+			callID := echoCallFrom(t, a, ce, phone)
+			time.Sleep(300 * time.Millisecond)
+			pressKeys(t, phone, "123*9#55")
+			got := checkDigits(t, ce, callID, "123*9#55", events.DTMFSourceRFC4733, true)
+			for _, e := range got {
+				if d := e.Data.(*events.CallDTMF).DurationMS; d < 40 || d > 1000 {
+					t.Errorf("%s: digit %s lasted %d ms", tc.name, e.Data.(*events.CallDTMF).Digit, d)
+				}
+			}
+			phone.mustCommand(t, "hangup", "")
+			ce.wait(t, typeCompleted, callID, 1, 5*time.Second)
+		})
+	}
+}
+
+// TestDTMFSendToBaresip: dtmf_send on a call with baresip, by RFC 4733 and
+// SIP INFO: baresip reports the RFC 4733 keys it received as
+// CALL_DTMF_START events and in its log, and logs the INFO; bad input gets
+// coded errors.
+func TestDTMFSendToBaresip(t *testing.T) {
+	leak.Check(t)
+	needTools(t, "baresip")
+	a := sipApp(t, 47600)
+	nc := connect(t, a.NATSURL())
+	ce := watchCalls(t, nc)
+	phone := startBaresip(t, baresipOpts{user: "dtmf", toneHz: 440, codecs: "PCMU/8000/1", rtpPorts: "47900-47949"})
+	callID := echoCallFrom(t, a, ce, phone)
+
+	rep := cmdReq[events.Reply](t, nc, "dtmf_send", map[string]any{"call_id": callID, "digits": "147*0#", "method": "rfc4733"})
+	if rep.Code != events.CodeAccepted {
+		t.Fatalf("dtmf_send: %+v", rep)
+	}
+	var keys string
+	natstest.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		keys = ""
+		for _, e := range phone.events("CALL_DTMF_START") {
+			keys += e.Param
+		}
+		if len(keys) < 6 {
+			return fmt.Errorf("baresip received %q so far", keys)
+		}
+		return nil
+	})
+	if keys != "147*0#" {
+		t.Errorf("baresip received %q, want 147*0#", keys)
+	}
+	natstest.CheckFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		if !strings.Contains(phone.out.String(), "received event: '#' (end=1)") {
+			return fmt.Errorf("baresip's log does not show the end of '#'")
+		}
+		return nil
+	})
+	// One send at a time per call: 409 until the first is done.
+	natstest.CheckFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		rep := cmdReq[events.Reply](t, nc, "dtmf_send", map[string]any{"call_id": callID, "digits": "9", "method": "info"})
+		if rep.Code != events.CodeAccepted {
+			return fmt.Errorf("dtmf_send info: %+v", rep)
+		}
+		return nil
+	})
+	natstest.CheckFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		if !strings.Contains(phone.out.String(), "application/dtmf-relay") {
+			return fmt.Errorf("baresip has not logged the INFO")
+		}
+		return nil
+	})
+
+	for _, c := range []struct {
+		body map[string]any
+		code int
+	}{
+		{map[string]any{"call_id": "nope@nowhere", "digits": "1"}, events.CodeNotFound},
+		{map[string]any{"call_id": callID, "digits": "12x"}, events.CodeBadRequest},
+		{map[string]any{"call_id": callID, "digits": ""}, events.CodeBadRequest},
+		{map[string]any{"call_id": callID, "digits": "1", "method": "fax"}, events.CodeBadRequest},
+		{map[string]any{"call_id": callID, "digits": "1", "duration_ms": 5}, events.CodeBadRequest},
+	} {
+		if rep := cmdReq[events.Reply](t, nc, "dtmf_send", c.body); rep.Code != c.code {
+			t.Errorf("dtmf_send %v: %d %s, want %d", c.body, rep.Code, rep.Reason, c.code)
+		}
+	}
+	phone.mustCommand(t, "hangup", "")
+	ce.wait(t, typeCompleted, callID, 1, 5*time.Second)
+}
+
+// TestGather: gather completes on the finish key with the digits before
+// it, on max_digits, on a first-digit timeout, and on hangup; an unknown
+// call gets 404.
+func TestGather(t *testing.T) {
+	leak.Check(t)
+	needTools(t, "baresip")
+	a := sipApp(t, 47600)
+	nc := connect(t, a.NATSURL())
+	ce := watchCalls(t, nc)
+	phone := startBaresip(t, baresipOpts{user: "dtmf", toneHz: 440, codecs: "PCMU/8000/1", rtpPorts: "47900-47949"})
+	callID := echoCallFrom(t, a, ce, phone)
+	gather := func(body map[string]any) {
+		t.Helper()
+		body["call_id"] = callID
+		if rep := cmdReq[events.Reply](t, nc, "gather", body); rep.Code != events.CodeAccepted {
+			t.Fatalf("gather: %+v", rep)
+		}
+	}
+	result := func(n int) *events.CallGatherCompleted {
+		t.Helper()
+		return ce.wait(t, typeGather, callID, n, 10*time.Second)[n-1].Data.(*events.CallGatherCompleted)
+	}
+
+	gather(map[string]any{"finish_on_key": "#"})
+	pressKeys(t, phone, "42#")
+	if g := result(1); g.Digits != "42" || g.Reason != events.GatherFinishKey {
+		t.Errorf("finish key: %+v", g)
+	}
+	gather(map[string]any{"max_digits": 2})
+	pressKeys(t, phone, "78")
+	if g := result(2); g.Digits != "78" || g.Reason != events.GatherMaxDigits {
+		t.Errorf("max digits: %+v", g)
+	}
+	start := time.Now()
+	gather(map[string]any{"first_timeout_ms": 500})
+	if g := result(3); g.Digits != "" || g.Reason != events.GatherTimeout {
+		t.Errorf("timeout: %+v", g)
+	}
+	if d := time.Since(start); d < 450*time.Millisecond || d > 2*time.Second {
+		t.Errorf("the 500 ms timeout took %v", d)
+	}
+	gather(map[string]any{"first_timeout_ms": 60000})
+	phone.mustCommand(t, "hangup", "")
+	if g := result(4); g.Reason != events.GatherHangup {
+		t.Errorf("hangup: %+v", g)
+	}
+	if rep := cmdReq[events.Reply](t, nc, "gather", map[string]any{"call_id": "nope@nowhere"}); rep.Code != events.CodeNotFound {
+		t.Errorf("unknown call: %+v", rep)
+	}
+}

@@ -151,6 +151,7 @@ func (c *Call) stopTimers() {
 }
 
 func (c *Call) stopMedia() {
+	c.stopDTMF()
 	c.forward.Store(nil)
 	if s := c.sess.Swap(nil); s != nil {
 		_ = s.Close() // waits for the RTP goroutine: no new leg after this

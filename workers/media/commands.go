@@ -94,6 +94,12 @@ func (r *Role) HandleCommand(p int, verb string, msg *nats.Msg) bool {
 		}
 		r.unbridge(pt, c)
 		reply.reply(events.CodeOK, "unbridged")
+	case *events.DTMFSend:
+		reply.reply(r.sendDTMF(pt, c, cmd))
+	case *events.DTMFInband:
+		c.dtmf.forced = true
+		c.dtmf.inband.Store(cmd.Enabled)
+		reply.reply(events.CodeOK, map[bool]string{true: "in-band detection on", false: "in-band detection off"}[cmd.Enabled])
 	case *events.Hold, *events.Unhold:
 		_, hold := cmd.(*events.Hold)
 		if c.State != StateAnswered {

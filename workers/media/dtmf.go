@@ -93,7 +93,7 @@ type dtmfState struct {
 	pcmDec  codec.Decoder                  // the RTP goroutine's own decoder for inband
 	pcmKind int
 	pcm     []int16
-	sending bool // a dtmf_send is running (partition lock)
+	stop    chan struct{} // closed to end the dtmf_send running (partition lock)
 }
 
 // applyDTMF takes the remote's telephone-event format into use and, unless
