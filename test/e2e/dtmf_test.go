@@ -108,6 +108,11 @@ func TestDTMFSippRFC4733(t *testing.T) {
 	if v := metricValue(t, a, `sb_dtmf_digits_total{source="rfc4733"}`); v != 3 {
 		t.Errorf("sb_dtmf_digits_total{rfc4733} = %v", v)
 	}
+	for _, ev := range []string{"started", "ended"} {
+		sum := metricValue(t, a, `sb_dtmf_event_latency_seconds_sum{event="`+ev+`"}`)
+		n := metricValue(t, a, `sb_dtmf_event_latency_seconds_count{event="`+ev+`"}`)
+		t.Logf("arrival at the media worker -> %s event published: mean %.2f ms over %v", ev, 1000*sum/n, n)
+	}
 }
 
 // TestDTMFSipInfo: SIP INFO with application/dtmf-relay and
@@ -140,14 +145,14 @@ func TestDTMFSipInfo(t *testing.T) {
 	}
 }
 
-// writeTones writes µ-law DTMF tones: 500 ms of silence, then each digit
+// writeTones writes µ-law DTMF tones: lead of silence, then each digit
 // for tone with gap of silence after it, at -10 dBm0 per tone.
-func writeTones(t *testing.T, path, digits string, tone, gap time.Duration) {
+func writeTones(t *testing.T, path, digits string, lead, tone, gap time.Duration) {
 	t.Helper()
 	amp := 32767 * math.Pow(10, -3.14/20) * math.Pow(10, -10.0/20)
 	var pcm []int16
 	silence := func(d time.Duration) { pcm = append(pcm, make([]int16, int(d.Seconds()*8000))...) }
-	silence(500 * time.Millisecond)
+	silence(lead)
 	for i := range len(digits) {
 		d, err := digit.Parse(digits[i])
 		if err != nil {
@@ -181,7 +186,7 @@ func TestDTMFInband(t *testing.T) {
 
 	t.Run("tones", func(t *testing.T) {
 		dir := sippDir(t, 1, 440)
-		writeTones(t, filepath.Join(dir, "inband.ulaw"), "1590#*", 100*time.Millisecond, 100*time.Millisecond)
+		writeTones(t, filepath.Join(dir, "inband.ulaw"), "1590#*", 500*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond)
 		code, out := sipp(t, dir, 30*time.Second, a.SIPAddr(), "-sf", "uac_inband.xml", "-s", "echo", "-m", "1",
 			"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", "47820")
 		if code != 0 {
@@ -239,6 +244,29 @@ func pressKeys(t *testing.T, phone *baresip, keys string) {
 		phone.mustCommand(t, "sndcode", keys[i:i+1])
 		time.Sleep(400 * time.Millisecond)
 	}
+}
+
+// TestDTMFInbandCommand: with dtmf_inband off (the default), in-band
+// detection is switched on for one call by command while it runs.
+func TestDTMFInbandCommand(t *testing.T) {
+	leak.Check(t)
+	needTools(t, "sipp", "sox")
+	a := sipApp(t, 47400)
+	nc := connect(t, a.NATSURL())
+	ce := watchCalls(t, nc)
+	dir := sippDir(t, 1, 440)
+	writeTones(t, filepath.Join(dir, "inband.ulaw"), "73", 2*time.Second, 100*time.Millisecond, 100*time.Millisecond)
+	uac := sippBG(t, dir, a.SIPAddr(), "-sf", "uac_inband.xml", "-s", "echo", "-m", "1",
+		"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", "47840")
+	callID := ce.wait(t, typeAnswered, "", 1, 10*time.Second)[0].CallID
+	if rep := cmdReq[events.Reply](t, nc, "dtmf_inband", map[string]any{"call_id": callID, "enabled": true}); rep.Code != 200 {
+		t.Fatalf("dtmf_inband: %+v", rep)
+	}
+	if rep := cmdReq[events.Reply](t, nc, "dtmf_inband", map[string]any{"call_id": "nope@x", "enabled": true}); rep.Code != 404 {
+		t.Errorf("dtmf_inband on an unknown call: %+v", rep)
+	}
+	checkDigits(t, ce, callID, "73", events.DTMFSourceInband, true)
+	<-uac.done
 }
 
 // TestDTMFBaresip: a real phone on G.711 and on Opus (whose durations
@@ -386,5 +414,31 @@ func TestGather(t *testing.T) {
 	}
 	if rep := cmdReq[events.Reply](t, nc, "gather", map[string]any{"call_id": "nope@nowhere"}); rep.Code != events.CodeNotFound {
 		t.Errorf("unknown call: %+v", rep)
+	}
+}
+
+// TestDTMFBridgePassThrough: two baresips bridged by the platform; the keys
+// A presses reach B as RFC 4733 events on B's stream, and are published as
+// A's dtmf events.
+func TestDTMFBridgePassThrough(t *testing.T) {
+	leak.Check(t)
+	needTools(t, "baresip")
+	c := bridgeCase{rtpBase: 47500, codecsA: "PCMU/8000/1", codecsB: "PCMU/8000/1", wantA: "PCMU/8000", wantB: "PCMU/8000"}
+	_, ce, phoneA, phoneB, legs := bridgePhones(t, c, baresipOpts{user: "a", toneHz: 440}, baresipOpts{user: "b", toneHz: 880})
+	pressKeys(t, phoneA, "19#")
+	checkDigits(t, ce, legs.caller, "19#", events.DTMFSourceRFC4733, true)
+	var keys string
+	natstest.CheckFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		keys = ""
+		for _, e := range phoneB.events("CALL_DTMF_START") {
+			keys += e.Param
+		}
+		if keys != "19#" {
+			return fmt.Errorf("B received %q", keys)
+		}
+		return nil
+	})
+	if got := ce.of(typeDTMF, legs.callee); len(got) != 0 {
+		t.Errorf("the callee leg published %d digits it did not send", len(got))
 	}
 }

@@ -94,6 +94,18 @@ type dtmfState struct {
 	pcmKind int
 	pcm     []int16
 	stop    chan struct{} // closed to end the dtmf_send running (partition lock)
+	pass    passThrough   // the RTP goroutine's
+}
+
+// passThrough maps the events a call receives onto its bridged peer's
+// stream: each incoming event (SSRC and timestamp) gets the peer stream's
+// timestamp at its first packet, kept for all its packets (RFC 4733
+// §2.3.1).
+type passThrough struct {
+	valid      bool
+	ssrc, inTS uint32
+	outTS      uint32
+	buf        []byte
 }
 
 // applyDTMF takes the remote's telephone-event format into use and, unless
@@ -121,12 +133,43 @@ func (c *Call) onPacket(pkt *rtpPacket) {
 				ClockRate: te.rate, Payload: pkt.Payload,
 			}))
 		}
+		c.passDTMF(pkt, te)
 		return
 	}
 	c.onAudio(pkt)
 	if c.dtmf.inband.Load() && c.feed != nil {
 		c.forwardPCM(pkt)
 	}
+}
+
+// passDTMF relays a telephone-event packet to the bridged peer, when it
+// negotiated telephone-event too: its payload type, its stream's SSRC,
+// sequence and timestamp, durations converted between clock rates. The
+// echo route does not send digits back.
+func (c *Call) passDTMF(pkt *rtpPacket, in *telephoneEvent) {
+	dst := c.forward.Load()
+	if dst == nil || dst == c {
+		return
+	}
+	s, out := dst.sess.Load(), dst.dtmf.te.Load()
+	if s == nil || out == nil || len(pkt.Payload) == 0 || len(pkt.Payload)%4 != 0 {
+		return
+	}
+	p := &c.dtmf.pass
+	if !p.valid || pkt.SSRC != p.ssrc || pkt.Timestamp != p.inTS {
+		p.valid, p.ssrc, p.inTS, p.outTS = true, pkt.SSRC, pkt.Timestamp, s.Timestamp()
+	}
+	payload := pkt.Payload
+	if out.rate != in.rate && in.rate != 0 {
+		p.buf = append(p.buf[:0], payload...)
+		for i := 0; i+3 < len(p.buf); i += 4 {
+			d := uint64(p.buf[i+2])<<8 | uint64(p.buf[i+3])
+			d = min(d*uint64(out.rate)/uint64(in.rate), 0xFFFF)
+			p.buf[i+2], p.buf[i+3] = byte(d>>8), byte(d)
+		}
+		payload = p.buf
+	}
+	_ = s.WriteAt(out.pt, payload, p.outTS, pkt.Marker)
 }
 
 // forwardPCM decodes an audio packet to 8 kHz with the goroutine's own

@@ -41,6 +41,13 @@ func (s *Session) WriteRTP(pt uint8, payload []byte, samples uint32, marker bool
 	return s.write(pt, true, payload, samples, marker, 0, false)
 }
 
+// Timestamp is the timestamp the next frame written will carry.
+func (s *Session) Timestamp() uint32 {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	return s.ts
+}
+
 // BeginEvent starts a run of packets that carry their own timestamps
 // (WriteAt): RFC 4733 events, whose packets all have the event's start
 // timestamp (§2.3.1) while audio and events share one timestamp space, or
