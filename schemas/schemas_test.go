@@ -243,6 +243,7 @@ func TestEventsValidate(t *testing.T) {
 		&events.CallBridged{PeerCallID: "b9c8d7e6@10.0.0.5", Transcoding: true},
 		&events.CallUnbridged{PeerCallID: "b9c8d7e6@10.0.0.5"},
 		&events.CallHeld{Held: true, By: events.ByRemote},
+		&events.CallMigrated{FromNode: "w1", ToNode: "w2", LocalRTP: "10.0.0.7:16384", GapMS: 41.7},
 		&events.CallCompleted{Direction: events.DirectionInbound, Status: events.StatusBusy, SIPCode: 486, Reason: "Busy Here", Duration: 0, HangupBy: events.ByRemote},
 		&events.CallMediaStats{Codec: "PCMA/8000", PacketsSent: 1500, PacketsReceived: 1497, PacketsLost: 3, FractionLost: 0.0078125, JitterMS: 2.4, RTTMS: 38.5, Final: true},
 	}

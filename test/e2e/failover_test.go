@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/test/natstest"
+)
+
+const typeMigrated = "io.switchboard.call.v1.migrated"
+
+// TestWorkerKillMovesMedia: two media workers in separate processes (one
+// also runs the edge and NATS), 20 sipp calls to the echo route streaming
+// RTP. kill -9 of the second worker: every call it owned gets a re-INVITE
+// from the survivor, which sipp accepts, and the survivor echoes its RTP
+// from then on (final media_stats of those calls, published by the
+// survivor, count the packets). Every call then ends normally with sipp's
+// BYE, and sipp sees no failed call.
+func TestWorkerKillMovesMedia(t *testing.T) {
+	needTools(t, "sipp", "sox")
+	const calls = 20
+	up := startProc(t, "up", "--node-id", "main", "--data", t.TempDir(), "--nats-port", "-1", "--http", "127.0.0.1:0",
+		"--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1", "--media-ip", "127.0.0.1",
+		"--rtp-port-min", "38000", "--rtp-port-max", "38199")
+	natsURL := up.logValue(t, "url")
+	sipAddr := up.logValue(t, "sip")
+	worker := startProc(t, "worker", "--node-id", "w2", "--nats", natsURL, "--roles", "media", "--http", "127.0.0.1:0",
+		"--media-ip", "127.0.0.1", "--rtp-port-min", "38200", "--rtp-port-max", "38399")
+	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
+		owned := map[string]int{}
+		for _, n := range ctlNodes(t, natsURL) {
+			owned[n.ID] = len(n.Partitions["media"])
+		}
+		if owned["main"] == 0 || owned["w2"] == 0 || owned["main"]+owned["w2"] != 64 {
+			return fmt.Errorf("media partitions %v", owned)
+		}
+		return nil
+	})
+	nc := connect(t, natsURL)
+	ce := watchCalls(t, nc)
+
+	dir := sippDir(t, 1, 1000)
+	type result struct {
+		code int
+		out  string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out := sipp(t, dir, 60*time.Second, sipAddr, "-sf", "uac_migrate.xml", "-s", "echo",
+			"-m", itoa(calls), "-l", itoa(calls), "-r", "20",
+			"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", "38600")
+		done <- result{code, out}
+	}()
+
+	// Every call up, then which worker answered each.
+	answered := ce.wait(t, typeAnswered, "", calls, 15*time.Second)
+	onW2 := map[string]bool{}
+	for _, e := range answered {
+		if e.Node == "w2" {
+			onW2[e.CallID] = true
+		}
+	}
+	if len(onW2) == 0 || len(onW2) == calls {
+		t.Fatalf("w2 answered %d of %d calls; want some on each worker", len(onW2), calls)
+	}
+	time.Sleep(time.Second) // RTP flowing through both workers for a while
+
+	killed := time.Now()
+	_ = worker.cmd.Process.Kill() // SIGKILL: no goodbye
+	migrated := ce.wait(t, typeMigrated, "", len(onW2), 15*time.Second)
+	var worst time.Duration
+	for _, e := range migrated {
+		m := e.Data.(*events.CallMigrated)
+		if !onW2[e.CallID] || m.FromNode != "w2" || m.ToNode != "main" || e.Node != "main" {
+			t.Errorf("call.migrated %s: %+v from node %s", e.CallID, m, e.Node)
+		}
+		worst = max(worst, e.Time.Sub(killed))
+	}
+	t.Logf("%d of %d calls were on the killed worker; all migrated, the last %v after the kill", len(onW2), calls, worst.Round(time.Millisecond))
+	if worst > 6*time.Second {
+		t.Errorf("the last call migrated %v after the kill; want media back within a few seconds", worst)
+	}
+
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("sipp exit %d (a call failed):\n%s", r.code, lastLines(r.out, 40))
+	}
+	completed := ce.wait(t, typeCompleted, "", calls, 10*time.Second)
+	for _, e := range completed {
+		cc := e.Data.(*events.CallCompleted)
+		if cc.Status != events.StatusCompleted || cc.HangupBy != events.ByRemote {
+			t.Errorf("call %s completed %+v: want a normal end by sipp's BYE", e.CallID, cc)
+		}
+	}
+	// The survivor echoed the migrated calls' RTP: about 4 s of it each.
+	for id := range onW2 {
+		stats := ce.of(typeStats, id)
+		if len(stats) == 0 {
+			t.Errorf("call %s: no media_stats", id)
+			continue
+		}
+		last := stats[len(stats)-1]
+		st := last.Data.(*events.CallMediaStats)
+		if last.Node != "main" || !st.Final || st.PacketsReceived < 150 || st.PacketsSent < 150 {
+			t.Errorf("call %s: final media_stats from %s %+v: want the survivor to have echoed ~200 packets", id, last.Node, st)
+		}
+	}
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
