@@ -23,7 +23,7 @@ import (
 const (
 	// migrateDelay lets the node subscribe to the partition before the
 	// first re-INVITE, whose response arrives on that subscription.
-	migrateDelay = 200 * time.Millisecond
+	migrateDelay = 100 * time.Millisecond
 	// migrateTimeout is how long a re-INVITE may go without a final
 	// response before it is sent again; migrateTries how many are sent
 	// before the call is given up (the far end is gone).
