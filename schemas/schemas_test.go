@@ -234,6 +234,7 @@ func TestEventsValidate(t *testing.T) {
 	samples := []events.Payload{
 		&events.NodeJoined{Roles: []string{"media", "edge"}, Version: "dev", Incarnation: "abc", HTTPAddr: ":8080"},
 		&events.NodeLeft{Reason: "drained"},
+		&events.NodeDown{Incarnation: "k3J9x", SilentMS: 2512, Roles: []string{"media"}},
 		&events.PartitionAcquired{Role: "media", Partition: 3, PreviousOwner: "n1", Takeover: true, TakeoverMS: 1.5},
 		&events.PartitionReleased{Role: "media", Partition: 0, Reason: "rebalance"},
 		&events.CallIncoming{From: "sip:alice@atlanta.com", To: "sip:bob@biloxi.com", RequestURI: "sip:echo@10.0.0.5:5060",

@@ -53,6 +53,10 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 	})
 	nc := connect(t, natsURL)
 	ce := watchCalls(t, nc)
+	downs, err := nc.SubscribeSync("sb.evt.node.w2.down")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	dir := sippDir(t, 1, 1000)
 	type result struct {
@@ -99,6 +103,10 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 	r := <-done
 	if r.code != 0 {
 		t.Fatalf("sipp exit %d (a call failed):\n%s", r.code, lastLines(r.out, 40))
+	}
+	// node.down: once after a kill (by the one survivor), never after a drain.
+	if n, _, _ := downs.Pending(); (sig == syscall.SIGKILL) != (n == 1) {
+		t.Errorf("%d node.down events for w2 after the %s", n, how)
 	}
 	completed := ce.wait(t, typeCompleted, "", calls, 10*time.Second)
 	for _, e := range completed {
