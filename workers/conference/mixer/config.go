@@ -30,12 +30,15 @@ type Config struct {
 	// Attack is the time constant of the limiter's peak envelope when the
 	// level rises. Without look-ahead, a shorter attack catches a loud
 	// onset sooner and distorts it more; the soft clip takes what it
-	// misses. Default 1 ms.
+	// misses. Default 0.5 ms.
 	Attack time.Duration
 
 	// Release is the time constant of the envelope when the level falls:
-	// long enough not to modulate a low voice within its own period.
-	// Default 150 ms.
+	// long enough not to modulate a low voice within its own period (a
+	// short release is heard as distortion: with five loud tones, 50 ms
+	// leaves the products 26 dB below the mix, 300 ms 36 dB), short enough
+	// that a quiet talker is not held down long after a loud one stops.
+	// Default 300 ms.
 	Release time.Duration
 }
 
@@ -48,10 +51,10 @@ func (cfg Config) Defaults() Config {
 		cfg.Knee = -3
 	}
 	if cfg.Attack == 0 {
-		cfg.Attack = time.Millisecond
+		cfg.Attack = 500 * time.Microsecond
 	}
 	if cfg.Release == 0 {
-		cfg.Release = 150 * time.Millisecond
+		cfg.Release = 300 * time.Millisecond
 	}
 	return cfg
 }
