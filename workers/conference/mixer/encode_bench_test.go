@@ -100,4 +100,3 @@ func BenchmarkMixEncode(b *testing.B) {
 		}
 	}
 }
-

@@ -41,7 +41,6 @@ type member struct {
 	// speakerTick is the last tick in which it was an output speaker,
 	// to hand its limiter the shared mix's state when it starts.
 	speakerTick uint64
-
 }
 
 // contribute turns the frame that was Put this tick into what the member
