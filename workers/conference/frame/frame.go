@@ -160,10 +160,11 @@ func Unmarshal(data []byte, f *Frame) error {
 		if cap(f.PCM) < n {
 			return fmt.Errorf("%w: %d samples, capacity %d", ErrShortBuffer, n, cap(f.PCM))
 		}
-		f.PCM = f.PCM[:n]
-		for i := range f.PCM {
-			f.PCM[i] = int16(binary.LittleEndian.Uint16(payload[2*i:]))
+		pcm, raw := f.PCM[:n], payload[:2*n]
+		for i := range pcm {
+			pcm[i] = int16(uint16(raw[2*i]) | uint16(raw[2*i+1])<<8)
 		}
+		f.PCM = pcm
 	}
 	f.Codec, f.Flags, f.Level, f.Rate, f.Samples = c, flags, -int(data[3]), rate, n
 	f.Seq = binary.BigEndian.Uint32(data[8:])
