@@ -11,6 +11,7 @@ func init() {
 	Register(func() Payload { return &CallBridged{} })
 	Register(func() Payload { return &CallUnbridged{} })
 	Register(func() Payload { return &CallHeld{} })
+	Register(func() Payload { return &CallMigrated{} })
 	Register(func() Payload { return &CallCompleted{} })
 	Register(func() Payload { return &CallMediaStats{} })
 }
@@ -94,6 +95,23 @@ type CallHeld struct {
 
 func (*CallHeld) EventType() string { return "io.switchboard.call.v1.held" }
 func (*CallHeld) EventName() string { return "held" }
+
+// CallMigrated: the call's owner changed (its worker died or drained) and
+// the new owner moved the media to itself with a re-INVITE, which the far
+// end accepted: audio flows again through ToNode.
+type CallMigrated struct {
+	FromNode string `json:"from_node"`
+	ToNode   string `json:"to_node"`
+	// LocalRTP is the new RTP address the far end now sends to.
+	LocalRTP string `json:"local_rtp"`
+	// GapMS is the time from the takeover of the call's partition to the
+	// far end's 2xx to the re-INVITE, in milliseconds: the media gap on
+	// this node's side, not counting the failure detection before it.
+	GapMS float64 `json:"gap_ms"`
+}
+
+func (*CallMigrated) EventType() string { return "io.switchboard.call.v1.migrated" }
+func (*CallMigrated) EventName() string { return "migrated" }
 
 // Call statuses of CallCompleted, as Twilio names them.
 const (

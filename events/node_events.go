@@ -6,6 +6,7 @@ package events
 func init() {
 	Register(func() Payload { return &NodeJoined{} })
 	Register(func() Payload { return &NodeLeft{} })
+	Register(func() Payload { return &NodeDown{} })
 	Register(func() Payload { return &PartitionAcquired{} })
 	Register(func() Payload { return &PartitionReleased{} })
 }
@@ -37,6 +38,23 @@ type NodeLeft struct {
 
 func (*NodeLeft) EventType() string { return "io.switchboard.node.v1.left" }
 func (*NodeLeft) EventName() string { return "left" }
+
+// NodeDown is published when a node's heartbeats stopped without a
+// goodbye (a crash, a hung process, a network split), once the others
+// consider it gone (node_timeout), by the live member with the lowest ID
+// so that it comes once. Its subject names the node that went down
+// (sb.evt.node.<down node>.down); the envelope's node is the reporter.
+type NodeDown struct {
+	// Incarnation is the incarnation that went silent.
+	Incarnation string `json:"incarnation"`
+	// SilentMS is how long it had been silent when declared down.
+	SilentMS float64 `json:"silent_ms"`
+	// Roles it ran.
+	Roles []string `json:"roles"`
+}
+
+func (*NodeDown) EventType() string { return "io.switchboard.node.v1.down" }
+func (*NodeDown) EventName() string { return "down" }
 
 // PartitionAcquired is published by the node that became a partition's owner.
 type PartitionAcquired struct {

@@ -234,6 +234,7 @@ func TestEventsValidate(t *testing.T) {
 	samples := []events.Payload{
 		&events.NodeJoined{Roles: []string{"media", "edge"}, Version: "dev", Incarnation: "abc", HTTPAddr: ":8080"},
 		&events.NodeLeft{Reason: "drained"},
+		&events.NodeDown{Incarnation: "k3J9x", SilentMS: 2512, Roles: []string{"media"}},
 		&events.PartitionAcquired{Role: "media", Partition: 3, PreviousOwner: "n1", Takeover: true, TakeoverMS: 1.5},
 		&events.PartitionReleased{Role: "media", Partition: 0, Reason: "rebalance"},
 		&events.CallIncoming{From: "sip:alice@atlanta.com", To: "sip:bob@biloxi.com", RequestURI: "sip:echo@10.0.0.5:5060",
@@ -243,6 +244,7 @@ func TestEventsValidate(t *testing.T) {
 		&events.CallBridged{PeerCallID: "b9c8d7e6@10.0.0.5", Transcoding: true},
 		&events.CallUnbridged{PeerCallID: "b9c8d7e6@10.0.0.5"},
 		&events.CallHeld{Held: true, By: events.ByRemote},
+		&events.CallMigrated{FromNode: "w1", ToNode: "w2", LocalRTP: "10.0.0.7:16384", GapMS: 41.7},
 		&events.CallCompleted{Direction: events.DirectionInbound, Status: events.StatusBusy, SIPCode: 486, Reason: "Busy Here", Duration: 0, HangupBy: events.ByRemote},
 		&events.CallMediaStats{Codec: "PCMA/8000", PacketsSent: 1500, PacketsReceived: 1497, PacketsLost: 3, FractionLost: 0.0078125, JitterMS: 2.4, RTTMS: 38.5, Final: true},
 		&events.CallDTMF{Digit: "#", DurationMS: 180, Source: events.DTMFSourceRFC4733, Seq: 3},

@@ -53,4 +53,5 @@ type Lease struct {
 type peer struct {
 	m        Member
 	lastSeen time.Time // local monotonic time the Seq last advanced
+	down     bool      // declared down (node.down published by someone)
 }

@@ -263,6 +263,7 @@ func (n *Node) Run(ctx context.Context) error {
 				Incarnation: n.currentIncarnation(), HTTPAddr: n.cfg.HTTPAddr,
 			}))
 		}
+		n.noticeDown(now)
 		owned := 0
 		for _, role := range n.cfg.Roles {
 			n.reconcile(ctx, role)
@@ -357,6 +358,34 @@ func (n *Node) onMember(e jetstream.KeyValueEntry) {
 		return // a replay, not a heartbeat
 	}
 	n.peers[id] = &peer{m: m, lastSeen: time.Now()}
+}
+
+// noticeDown declares down the peers whose heartbeats stopped without a
+// goodbye (a graceful leave deletes the member key first). The live member
+// with the lowest ID publishes node.down, so that it comes once.
+func (n *Node) noticeDown(now time.Time) {
+	lowest := true
+	for id, p := range n.peers {
+		if now.Sub(p.lastSeen) < n.cfg.NodeTimeout && id < n.cfg.NodeID {
+			lowest = false
+		}
+	}
+	for id, p := range n.peers {
+		if p.down || now.Sub(p.lastSeen) < n.cfg.NodeTimeout {
+			continue
+		}
+		p.down = true
+		n.log.Warn("node down: no heartbeat", "peer", id, "silent_for", now.Sub(p.lastSeen).Round(time.Millisecond))
+		if lowest {
+			e := events.New(n.cfg.NodeID, &events.NodeDown{
+				Incarnation: p.m.Incarnation, SilentMS: float64(now.Sub(p.lastSeen).Microseconds()) / 1000,
+				Roles: p.m.Roles,
+			})
+			if err := events.Publish(n.nc, events.NodeEventSubject(id, e.Data.EventName()), e); err != nil {
+				n.log.Debug("event not published", "type", e.Type, "err", err)
+			}
+		}
+	}
 }
 
 func (n *Node) onLease(e jetstream.KeyValueEntry) {

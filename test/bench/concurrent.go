@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -241,14 +242,14 @@ func (b *bench) runConcurrent(ctx context.Context, n int, transcode bool) (*conc
 	if s.idleErr != nil {
 		r.Verdict += "; calls left over"
 	}
-	if transcode && r.Verdict == "ok" {
+	if transcode && strings.HasPrefix(r.Verdict, "ok") {
 		switch {
 		case r.DialFailed > 0 || r.Dials < n:
 			r.Verdict = fmt.Sprintf("FAIL: %d dials for %d calls, %d refused", r.Dials, n, r.DialFailed)
 		case r.DecodedPeak < float64(2*n):
 			r.Verdict = fmt.Sprintf("only %.0f of %d legs transcoded at once", r.DecodedPeak, 2*n)
 		case r.LateFrames > 0:
-			r.Verdict = fmt.Sprintf("ok; %.0f late frames", r.LateFrames)
+			r.Verdict += fmt.Sprintf("; %.0f late frames", r.LateFrames)
 		}
 	}
 	return r, nil

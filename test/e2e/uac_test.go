@@ -344,11 +344,12 @@ func TestDeadMediaIsHungUp(t *testing.T) {
 	}
 }
 
-// TestTakenOverCallWithoutMediaEnds: a call whose owner left is loaded by
-// the new owner from KV; until media can be moved too (failover issue), the
-// new owner ends it after media_timeout with a BYE instead of keeping a call
-// nobody hears, and its KV record goes away.
-func TestTakenOverCallWithoutMediaEnds(t *testing.T) {
+// TestTakenOverCallRefusingMoveEnds: a call whose owner left is loaded by
+// the new owner from KV, which re-INVITEs the caller to move the media to
+// itself; this caller (a UA with no INVITE handler: 405) refuses, so the
+// new owner hangs up with a BYE rather than keep a call nobody hears.
+// (Callers that accept: test/e2e/failover_test.go.)
+func TestTakenOverCallRefusingMoveEnds(t *testing.T) {
 	short := func(c *config.Config) { c.MediaTimeout = 2 * time.Second }
 	a := sipApp(t, 46200, short)
 	u, byes := newUACTakingBYE(t)
@@ -403,7 +404,7 @@ func TestTakenOverCallWithoutMediaEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	cc := ce.wait(t, typeCompleted, callID, 1, 15*time.Second)[0]
-	if d := cc.Data.(*events.CallCompleted); cc.Node == "node-b" || d.Reason != "owner changed; media not taken over" || d.HangupBy != events.ByPlatform {
+	if d := cc.Data.(*events.CallCompleted); cc.Node == "node-b" || d.Status != events.StatusCompleted || d.HangupBy != events.ByPlatform {
 		t.Errorf("completed by %s: %+v", cc.Node, d)
 	}
 	select {

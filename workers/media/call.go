@@ -61,10 +61,14 @@ type Call struct {
 
 	Created  time.Time `json:"created"`
 	Answered time.Time `json:"answered,omitzero"`
+	Node     string    `json:"node,omitempty"` // the owner that saved it last
 
 	// Not persisted.
 	restored   bool                               // loaded from KV by a takeover; no media on this node
 	restoredAt time.Time                          // when
+	fromNode   string                             // the owner it was taken over from
+	migrating  int                                // re-INVITEs sent to move its media here (0: none)
+	migrateAt  time.Time                          // when the last one was sent
 	inviteReq  *sip.Request                       // inbound INVITE being answered, or our outbound INVITE
 	inviteIn   inbound                            // how the inbound INVITE arrived (edge, tx)
 	offer      *sdp.Session                       // the remote offer awaiting our answer
@@ -93,6 +97,7 @@ func key(p int, callID string) string { return events.CallKey(p, callID) }
 
 // save writes the call's state to KV (every fact needed to continue it).
 func (r *Role) save(pt *partition, c *Call) {
+	c.Node = r.cfg.NodeID
 	b, _ := json.Marshal(c)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -181,7 +181,7 @@ func (p *pendingReply) json(v any) {
 }
 
 func (p *pendingReply) raw(b []byte) {
-	if p.sent {
+	if p.sent || p.msg == nil { // nil: the platform's own request, nobody to answer
 		return
 	}
 	p.sent = true

@@ -217,14 +217,15 @@ func (r *Role) checkCall(pt *partition, c *Call, now time.Time) {
 	if c.ended {
 		return
 	}
+	if c.restored && c.migrating > 0 && now.Sub(c.migrateAt) > migrateTimeout {
+		r.migrate(pt, c) // no final response: again, then give up
+		return
+	}
 	if c.restored && c.sess.Load() == nil && now.Sub(c.restoredAt) > r.cfg.MediaTimeout {
-		// Taken over from a node that died, but its media was not (moving
-		// media with a re-INVITE is the failover work still to come): end
-		// it properly rather than keep a call nobody can hear forever.
-		if c.State == StateAnswered {
-			r.send(pt, r.request(c, "BYE", nil), c.Edge, c.destination(), nil)
-		}
-		r.end(pt, c, events.StatusFailed, 503, "owner changed; media not taken over", events.ByPlatform)
+		// Taken over before it was answered (ringing, dialing): the
+		// transaction died with the old owner. End it properly rather
+		// than keep a call nobody can hear forever.
+		r.end(pt, c, events.StatusFailed, 503, "owner changed before the call was answered", events.ByPlatform)
 		return
 	}
 	if c.State != StateAnswered {

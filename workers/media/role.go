@@ -92,6 +92,7 @@ type metrics struct {
 	ended    *prometheus.CounterVec
 	sipBad   prometheus.Counter
 	info     *prometheus.CounterVec
+	migrated prometheus.Counter
 	rtpIn    prometheus.CounterFunc
 	rtpOut   prometheus.CounterFunc
 	rtpBad   prometheus.CounterFunc
@@ -163,6 +164,9 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 			info: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Name: "sb_media_sip_info_total", Help: "In-dialog SIP INFO requests with a body, by result (ok, unsupported_type: 415, bad_body: 400).",
 			}, []string{"result"}),
+			migrated: prometheus.NewCounter(prometheus.CounterOpts{
+				Name: "sb_calls_migrated_total", Help: "Calls taken over from another node whose media this node moved to itself (re-INVITE accepted).",
+			}),
 			counters: counters,
 		},
 	}
@@ -189,7 +193,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 			func() float64 { return float64(r.play.legs()) }),
 	}
 	if reg != nil {
-		reg.MustRegister(r.met.calls, r.met.started, r.met.ended, r.met.sipBad, r.met.rtpIn, r.met.rtpOut, r.met.rtpBad)
+		reg.MustRegister(r.met.calls, r.met.started, r.met.ended, r.met.sipBad, r.met.migrated, r.met.rtpIn, r.met.rtpOut, r.met.rtpBad)
 		reg.MustRegister(gauges...)
 		reg.MustRegister(r.met.info, r.feed.dropped, r.feed.records)
 	}
@@ -231,7 +235,7 @@ func (r *Role) TakeOver(ctx context.Context, p int, _ bool) error {
 		return err
 	}
 	for _, c := range loaded {
-		c.restored, c.restoredAt = true, time.Now()
+		c.restored, c.restoredAt, c.fromNode = true, time.Now(), c.Node
 		c.pending = map[uint32]*pendingReply{}
 		pt.calls[c.ID] = c
 		r.met.calls.WithLabelValues(c.Direction).Inc()
@@ -264,8 +268,23 @@ func (r *Role) Release(_ context.Context, p int, _ bool) error {
 	return nil
 }
 
-// tick runs the partition's periodic work: media inactivity and stats.
+// tick runs the partition's periodic work: moving the media of calls
+// taken over, media inactivity, stats.
 func (r *Role) tick(pt *partition) {
+	// The node subscribes to the partition right after TakeOver returns;
+	// the responses to our re-INVITEs arrive on that subscription.
+	select {
+	case <-pt.stop:
+		return
+	case <-time.After(migrateDelay):
+	}
+	pt.mu.Lock()
+	for _, c := range pt.calls {
+		if c.restored && c.State == StateAnswered {
+			r.migrate(pt, c)
+		}
+	}
+	pt.mu.Unlock()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {

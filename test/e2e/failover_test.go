@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/test/audio"
+	"github.com/switchboard-voip/switchboard/test/natstest"
+)
+
+const typeMigrated = "io.switchboard.call.v1.migrated"
+
+// TestWorkerLossMovesMedia: two media workers in separate processes (one
+// also runs the edge and NATS), 20 sipp calls to the echo route streaming
+// RTP. kill -9 (or SIGTERM: a drain) of the second worker: every call it
+// owned gets a re-INVITE from the survivor, which sipp accepts, and the
+// survivor echoes its RTP from then on (final media_stats of those calls,
+// published by the survivor, count the packets). Every call then ends
+// normally with sipp's BYE, and sipp sees no failed call.
+func TestWorkerLossMovesMedia(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		sig    syscall.Signal
+		within time.Duration
+	}{{"kill", syscall.SIGKILL, 6 * time.Second}, {"drain", syscall.SIGTERM, 2 * time.Second}} {
+		t.Run(c.name, func(t *testing.T) { workerLoss(t, c.name, c.sig, c.within) })
+	}
+}
+
+func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Duration) {
+	needTools(t, "sipp", "sox")
+	const calls = 20
+	up := startProc(t, "up", "--node-id", "main", "--data", t.TempDir(), "--nats-port", "-1", "--http", "127.0.0.1:0",
+		"--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1", "--media-ip", "127.0.0.1",
+		"--rtp-port-min", "38000", "--rtp-port-max", "38199")
+	natsURL := up.logValue(t, "url")
+	sipAddr := up.logValue(t, "sip")
+	worker := startProc(t, "worker", "--node-id", "w2", "--nats", natsURL, "--roles", "media", "--http", "127.0.0.1:0",
+		"--media-ip", "127.0.0.1", "--rtp-port-min", "38200", "--rtp-port-max", "38399")
+	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
+		owned := map[string]int{}
+		for _, n := range ctlNodes(t, natsURL) {
+			owned[n.ID] = len(n.Partitions["media"])
+		}
+		if owned["main"] == 0 || owned["w2"] == 0 || owned["main"]+owned["w2"] != 64 {
+			return fmt.Errorf("media partitions %v", owned)
+		}
+		return nil
+	})
+	nc := connect(t, natsURL)
+	ce := watchCalls(t, nc)
+	downs, err := nc.SubscribeSync("sb.evt.node.w2.down")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := sippDir(t, 1, 1000)
+	type result struct {
+		code int
+		out  string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out := sipp(t, dir, 60*time.Second, sipAddr, "-sf", "uac_migrate.xml", "-s", "echo",
+			"-m", itoa(calls), "-l", itoa(calls), "-r", "20",
+			"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", "38450")
+		done <- result{code, out}
+	}()
+
+	// Every call up, then which worker answered each.
+	answered := ce.wait(t, typeAnswered, "", calls, 15*time.Second)
+	onW2 := map[string]bool{}
+	for _, e := range answered {
+		if e.Node == "w2" {
+			onW2[e.CallID] = true
+		}
+	}
+	if len(onW2) == 0 || len(onW2) == calls {
+		t.Fatalf("w2 answered %d of %d calls; want some on each worker", len(onW2), calls)
+	}
+	time.Sleep(time.Second) // RTP flowing through both workers for a while
+
+	killed := time.Now()
+	worker.signal(sig) // SIGKILL: no goodbye; SIGTERM: hand the partitions over
+	migrated := ce.wait(t, typeMigrated, "", len(onW2), 15*time.Second)
+	var worst time.Duration
+	for _, e := range migrated {
+		m := e.Data.(*events.CallMigrated)
+		if !onW2[e.CallID] || m.FromNode != "w2" || m.ToNode != "main" || e.Node != "main" {
+			t.Errorf("call.migrated %s: %+v from node %s", e.CallID, m, e.Node)
+		}
+		worst = max(worst, e.Time.Sub(killed))
+	}
+	t.Logf("%d of %d calls were on the lost worker; all migrated, the last %v after the %s", len(onW2), calls, worst.Round(time.Millisecond), how)
+	if worst > within {
+		t.Errorf("the last call migrated %v after the %s; want within %v", worst, how, within)
+	}
+
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("sipp exit %d (a call failed):\n%s", r.code, lastLines(r.out, 40))
+	}
+	// node.down: once after a kill (by the one survivor), never after a drain.
+	if n, _, _ := downs.Pending(); (sig == syscall.SIGKILL) != (n == 1) {
+		t.Errorf("%d node.down events for w2 after the %s", n, how)
+	}
+	completed := ce.wait(t, typeCompleted, "", calls, 10*time.Second)
+	for _, e := range completed {
+		cc := e.Data.(*events.CallCompleted)
+		if cc.Status != events.StatusCompleted || cc.HangupBy != events.ByRemote {
+			t.Errorf("call %s completed %+v: want a normal end by sipp's BYE", e.CallID, cc)
+		}
+	}
+	// The survivor echoed the migrated calls' RTP: about 4 s of it each.
+	for id := range onW2 {
+		stats := ce.of(typeStats, id)
+		if len(stats) == 0 {
+			t.Errorf("call %s: no media_stats", id)
+			continue
+		}
+		last := stats[len(stats)-1]
+		st := last.Data.(*events.CallMediaStats)
+		if last.Node != "main" || !st.Final || st.PacketsReceived < 150 || st.PacketsSent < 150 {
+			t.Errorf("call %s: final media_stats from %s %+v: want the survivor to have echoed ~200 packets", id, last.Node, st)
+		}
+	}
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
+
+// TestBridgeSurvivesWorkerKill: baresip A (440 Hz) calls the app route and
+// is bridged to baresip B (1000 Hz), both legs on one of two media worker
+// processes; the edge and NATS run in a third. kill -9 of the worker that
+// owns the bridge: the other takes both legs over, re-INVITEs both phones,
+// rebuilds the bridge, and each phone goes on hearing the other's tone.
+func TestBridgeSurvivesWorkerKill(t *testing.T) {
+	needTools(t, "baresip")
+	up := startProc(t, "up", "--node-id", "edge", "--roles", "conference", "--data", t.TempDir(), "--nats-port", "-1",
+		"--http", "127.0.0.1:0", "--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1")
+	natsURL, sipAddr := up.logValue(t, "url"), up.logValue(t, "sip")
+	workers := map[string]*proc{}
+	for i, id := range []string{"w2", "w3"} {
+		lo := 38800 + 100*i
+		workers[id] = startProc(t, "worker", "--node-id", id, "--nats", natsURL, "--roles", "media", "--http", "127.0.0.1:0",
+			"--media-ip", "127.0.0.1", "--rtp-port-min", itoa(lo), "--rtp-port-max", itoa(lo+99))
+	}
+	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
+		owned := map[string]int{}
+		for _, n := range ctlNodes(t, natsURL) {
+			owned[n.ID] = len(n.Partitions["media"])
+		}
+		if owned["w2"] == 0 || owned["w3"] == 0 || owned["w2"]+owned["w3"] != 64 {
+			return fmt.Errorf("media partitions %v", owned)
+		}
+		return nil
+	})
+	nc := connect(t, natsURL)
+	ce := watchCalls(t, nc)
+	phoneA := startBaresip(t, baresipOpts{user: "a", toneHz: 440, codecs: "PCMU/8000/1", rtpPorts: "38600-38699"})
+	phoneB := startBaresip(t, baresipOpts{user: "b", toneHz: 1000, codecs: "PCMU/8000/1", rtpPorts: "38700-38799", autoAnswer: true})
+	phoneA.mustCommand(t, "dial", "sip:alice@"+sipAddr)
+	legs := answerCaller(t, nc, ce)
+	phoneA.waitEvent(t, "CALL_ESTABLISHED", 5*time.Second)
+	legs.dialBridged(t, nc, ce, phoneB.SIPURI())
+	phoneB.waitEvent(t, "CALL_ESTABLISHED", 5*time.Second)
+	waitRecorded(t, time.Second, map[*baresip]int{phoneA: recordedSamples(t, phoneA), phoneB: recordedSamples(t, phoneB)})
+
+	owner := ce.of(typeAnswered, legs.caller)[0].Node
+	killed := time.Now()
+	_ = workers[owner].cmd.Process.Kill()
+	for _, id := range []string{legs.caller, legs.callee} {
+		m := ce.wait(t, typeMigrated, id, 1, 10*time.Second)[0]
+		t.Logf("leg %s migrated from %s to %s %v after the kill (gap_ms %.0f after the takeover)", id,
+			m.Data.(*events.CallMigrated).FromNode, m.Node, m.Time.Sub(killed).Round(time.Millisecond), m.Data.(*events.CallMigrated).GapMS)
+	}
+	// What each phone records from now on comes through the survivor.
+	startA, startB := recordedSamples(t, phoneA), recordedSamples(t, phoneB)
+	waitRecorded(t, 2500*time.Millisecond, map[*baresip]int{phoneA: startA, phoneB: startB})
+	if len(ce.of(typeCompleted, legs.caller)) != 0 || len(ce.of(typeCompleted, legs.callee)) != 0 {
+		t.Errorf("the bridge ended during the failover: %+v", ce.of(typeCompleted, ""))
+	}
+	phoneA.stop(t)
+	phoneB.stop(t)
+	for _, c := range []struct {
+		b         *baresip
+		start     int
+		hear, own float64
+	}{{phoneA, startA, 1000, 440}, {phoneB, startB, 440, 1000}} {
+		w := recordedWAV(t, c.b)
+		skip := w.rate / 2 // the re-INVITE lands in the first half second
+		pcm := w.samples[c.start+skip:]
+		sent := audio.RMS(recordedWAV(t, map[*baresip]*baresip{phoneA: phoneB, phoneB: phoneA}[c.b], "enc").samples)
+		checkTone(t, c.b.opts.user+" after the kill", pcm, float64(w.rate), c.hear, c.own, sent)
+	}
+}
