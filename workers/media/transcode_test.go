@@ -27,7 +27,7 @@ func bridgeLegs(t *testing.T, ca, cb sdp.Codec) (a, b *Call) {
 		t.Fatal(err)
 	}
 	play := newPlayout(DefaultPlayoutConfig(), prometheus.NewCounter(prometheus.CounterOpts{Name: "late"}))
-	play.start()
+	play.startShards() // no governor: the tests set the complexity
 	t.Cleanup(play.close)
 	a, b = &Call{ID: "a", play: play}, &Call{ID: "b", play: play}
 	for _, x := range []struct {
