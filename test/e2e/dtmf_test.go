@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/nats-io/nats.go"
 	"math"
 	"os"
 	"os/exec"
@@ -275,13 +276,7 @@ func TestDTMFInbandCommand(t *testing.T) {
 func TestDTMFBaresip(t *testing.T) {
 	for _, tc := range []struct{ name, codecs string }{{"pcmu", "PCMU/8000/1"}, {"opus", "opus/48000/2"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			leak.Check(t)
-			needTools(t, "baresip")
-			a := sipApp(t, 47600)
-			nc := connect(t, a.NATSURL())
-			ce := watchCalls(t, nc)
-			phone := startBaresip(t, baresipOpts{user: "dtmf", toneHz: 440, codecs: tc.codecs, rtpPorts: "47900-47949"})
-			callID := echoCallFrom(t, a, ce, phone)
+			_, ce, phone, callID := baresipEchoCall(t, tc.codecs)
 			time.Sleep(300 * time.Millisecond)
 			pressKeys(t, phone, "123*9#55")
 			got := checkDigits(t, ce, callID, "123*9#55", events.DTMFSourceRFC4733, true)
@@ -301,13 +296,7 @@ func TestDTMFBaresip(t *testing.T) {
 // CALL_DTMF_START events and in its log, and logs the INFO; bad input gets
 // coded errors.
 func TestDTMFSendToBaresip(t *testing.T) {
-	leak.Check(t)
-	needTools(t, "baresip")
-	a := sipApp(t, 47600)
-	nc := connect(t, a.NATSURL())
-	ce := watchCalls(t, nc)
-	phone := startBaresip(t, baresipOpts{user: "dtmf", toneHz: 440, codecs: "PCMU/8000/1", rtpPorts: "47900-47949"})
-	callID := echoCallFrom(t, a, ce, phone)
+	nc, ce, phone, callID := baresipEchoCall(t, "PCMU/8000/1")
 
 	rep := cmdReq[events.Reply](t, nc, "dtmf_send", map[string]any{"call_id": callID, "digits": "147*0#", "method": "rfc4733"})
 	if rep.Code != events.CodeAccepted {
@@ -370,13 +359,7 @@ func TestDTMFSendToBaresip(t *testing.T) {
 // it, on max_digits, on a first-digit timeout, and on hangup; an unknown
 // call gets 404.
 func TestGather(t *testing.T) {
-	leak.Check(t)
-	needTools(t, "baresip")
-	a := sipApp(t, 47600)
-	nc := connect(t, a.NATSURL())
-	ce := watchCalls(t, nc)
-	phone := startBaresip(t, baresipOpts{user: "dtmf", toneHz: 440, codecs: "PCMU/8000/1", rtpPorts: "47900-47949"})
-	callID := echoCallFrom(t, a, ce, phone)
+	nc, ce, phone, callID := baresipEchoCall(t, "PCMU/8000/1")
 	gather := func(body map[string]any) {
 		t.Helper()
 		body["call_id"] = callID
@@ -441,4 +424,17 @@ func TestDTMFBridgePassThrough(t *testing.T) {
 	if got := ce.of(typeDTMF, legs.callee); len(got) != 0 {
 		t.Errorf("the callee leg published %d digits it did not send", len(got))
 	}
+}
+
+// baresipEchoCall starts a platform and a baresip speaking codecs, which
+// calls the echo route; it returns the call once answered.
+func baresipEchoCall(t *testing.T, codecs string) (*nats.Conn, *callEvents, *baresip, string) {
+	t.Helper()
+	leak.Check(t)
+	needTools(t, "baresip")
+	a := sipApp(t, 47600)
+	nc := connect(t, a.NATSURL())
+	ce := watchCalls(t, nc)
+	phone := startBaresip(t, baresipOpts{user: "dtmf", toneHz: 440, codecs: codecs, rtpPorts: "47900-47949"})
+	return nc, ce, phone, echoCallFrom(t, a, ce, phone)
 }

@@ -41,16 +41,7 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 	sipAddr := up.logValue(t, "sip")
 	worker := startProc(t, "worker", "--node-id", "w2", "--nats", natsURL, "--roles", "media", "--http", "127.0.0.1:0",
 		"--media-ip", "127.0.0.1", "--rtp-port-min", "38200", "--rtp-port-max", "38399")
-	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
-		owned := map[string]int{}
-		for _, n := range ctlNodes(t, natsURL) {
-			owned[n.ID] = len(n.Partitions["media"])
-		}
-		if owned["main"] == 0 || owned["w2"] == 0 || owned["main"]+owned["w2"] != 64 {
-			return fmt.Errorf("media partitions %v", owned)
-		}
-		return nil
-	})
+	mediaSplit(t, natsURL, "main", "w2")
 	nc := connect(t, natsURL)
 	ce := watchCalls(t, nc)
 	downs, err := nc.SubscribeSync("sb.evt.node.w2.down")
@@ -154,16 +145,7 @@ func TestBridgeSurvivesWorkerKill(t *testing.T) {
 		workers[id] = startProc(t, "worker", "--node-id", id, "--nats", natsURL, "--roles", "media", "--http", "127.0.0.1:0",
 			"--media-ip", "127.0.0.1", "--rtp-port-min", itoa(lo), "--rtp-port-max", itoa(lo+99))
 	}
-	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
-		owned := map[string]int{}
-		for _, n := range ctlNodes(t, natsURL) {
-			owned[n.ID] = len(n.Partitions["media"])
-		}
-		if owned["w2"] == 0 || owned["w3"] == 0 || owned["w2"]+owned["w3"] != 64 {
-			return fmt.Errorf("media partitions %v", owned)
-		}
-		return nil
-	})
+	mediaSplit(t, natsURL, "w2", "w3")
 	nc := connect(t, natsURL)
 	ce := watchCalls(t, nc)
 	phoneA := startBaresip(t, baresipOpts{user: "a", toneHz: 440, codecs: "PCMU/8000/1", rtpPorts: "38600-38699"})
@@ -202,4 +184,20 @@ func TestBridgeSurvivesWorkerKill(t *testing.T) {
 		sent := audio.RMS(recordedWAV(t, map[*baresip]*baresip{phoneA: phoneB, phoneB: phoneA}[c.b], "enc").samples)
 		checkTone(t, c.b.opts.user+" after the kill", pcm, float64(w.rate), c.hear, c.own, sent)
 	}
+}
+
+// mediaSplit waits until the two nodes own every media partition between
+// them, each some.
+func mediaSplit(t *testing.T, natsURL, x, y string) {
+	t.Helper()
+	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
+		owned := map[string]int{}
+		for _, n := range ctlNodes(t, natsURL) {
+			owned[n.ID] = len(n.Partitions["media"])
+		}
+		if owned[x] == 0 || owned[y] == 0 || owned[x]+owned[y] != 64 {
+			return fmt.Errorf("media partitions %v", owned)
+		}
+		return nil
+	})
 }

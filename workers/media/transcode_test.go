@@ -54,23 +54,30 @@ func bridgeLegs(t *testing.T, ca, cb sdp.Codec) (a, b *Call) {
 	return a, b
 }
 
-// TestOpusToPCMUConcealsLoss: an Opus phone sends a 440 Hz tone with 5 %
-// of its packets lost on the way; the G.711 leg still gets one frame every
-// 20 ms of audio, with no hole, at the tone's frequency.
-func TestOpusToPCMUConcealsLoss(t *testing.T) {
-	a, b := bridgeLegs(t, opus, sdp.PCMU)
-	aAddr, bSess := a.sess.Load().LocalAddr(), b.sess.Load()
+// bridgePhones bridges legs of codecs ca and cb and gives each a phone on
+// loopback: phoneA sends to leg A, phoneB receives what leg B sends.
+func bridgePhones(t *testing.T, ca, cb sdp.Codec) (a, b *Call, phoneA, phoneB *net.UDPConn) {
+	t.Helper()
+	a, b = bridgeLegs(t, ca, cb)
 	phoneB, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer phoneB.Close()
-	bSess.SetRemote(phoneB.LocalAddr().(*net.UDPAddr).AddrPort(), netip.AddrPort{})
-	phoneA, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(aAddr))
+	t.Cleanup(func() { phoneB.Close() })
+	b.sess.Load().SetRemote(phoneB.LocalAddr().(*net.UDPAddr).AddrPort(), netip.AddrPort{})
+	phoneA, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(a.sess.Load().LocalAddr()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer phoneA.Close()
+	t.Cleanup(func() { phoneA.Close() })
+	return a, b, phoneA, phoneB
+}
+
+// TestOpusToPCMUConcealsLoss: an Opus phone sends a 440 Hz tone with 5 %
+// of its packets lost on the way; the G.711 leg still gets one frame every
+// 20 ms of audio, with no hole, at the tone's frequency.
+func TestOpusToPCMUConcealsLoss(t *testing.T) {
+	_, _, phoneA, phoneB := bridgePhones(t, opus, sdp.PCMU)
 
 	enc, err := codec.NewOpusEncoder(48000, codec.DefaultOpusConfig(48000))
 	if err != nil {
@@ -154,19 +161,7 @@ func TestOpusToPCMUConcealsLoss(t *testing.T) {
 // up, at the tone's frequency; and the Opus encoder follows the CPU
 // governor's complexity.
 func TestPCMUToOpusThroughJitterBuffer(t *testing.T) {
-	a, b := bridgeLegs(t, sdp.PCMU, opus)
-	aAddr, bSess := a.sess.Load().LocalAddr(), b.sess.Load()
-	phoneB, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer phoneB.Close()
-	bSess.SetRemote(phoneB.LocalAddr().(*net.UDPAddr).AddrPort(), netip.AddrPort{})
-	phoneA, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(aAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer phoneA.Close()
+	a, b, phoneA, phoneB := bridgePhones(t, sdp.PCMU, opus)
 
 	const frames = 100
 	packet := func(i int) []byte {
