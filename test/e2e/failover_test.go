@@ -73,7 +73,6 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 	if len(onW2) == 0 || len(onW2) == calls {
 		t.Fatalf("w2 answered %d of %d calls; want some on each worker", len(onW2), calls)
 	}
-	time.Sleep(time.Second) // RTP flowing through both workers for a while
 
 	killed := time.Now()
 	worker.signal(sig) // SIGKILL: no goodbye; SIGTERM: hand the partitions over

@@ -31,15 +31,19 @@ type dtmfFeed struct {
 	stop       chan struct{}
 	dropped    prometheus.Counter
 	records    *prometheus.CounterVec
+	byKind     map[string]prometheus.Counter // records' children, resolved once
 }
 
+// feedRecord is what the RTP goroutine queues; the subject (a hash of the
+// Call-ID and a string) is made by the publishing goroutine, off the
+// media path.
 type feedRecord struct {
-	subject string
-	data    []byte
+	callID, kind string
+	data         []byte
 }
 
 func newDTMFFeed(nc *nats.Conn, partitions int) *dtmfFeed {
-	return &dtmfFeed{
+	f := &dtmfFeed{
 		nc: nc, partitions: partitions, ch: make(chan feedRecord, feedQueue), stop: make(chan struct{}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sb_media_dtmf_feed_dropped_total", Help: "Records for the dtmf role dropped because the queue to NATS was full.",
@@ -47,14 +51,19 @@ func newDTMFFeed(nc *nats.Conn, partitions int) *dtmfFeed {
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sb_media_dtmf_feed_records_total", Help: "Records forwarded to the dtmf role, by kind (rtp, info, pcm, end).",
 		}, []string{"kind"}),
+		byKind: map[string]prometheus.Counter{},
 	}
+	for _, k := range []string{feed.KindRTP, feed.KindInfo, feed.KindPCM, feed.KindEnd} {
+		f.byKind[k] = f.records.WithLabelValues(k)
+	}
+	return f
 }
 
 // push queues a record; it never blocks.
 func (f *dtmfFeed) push(callID, kind string, data []byte) {
 	select {
-	case f.ch <- feedRecord{subject: feed.Subject(callID, f.partitions, kind), data: data}:
-		f.records.WithLabelValues(kind).Inc()
+	case f.ch <- feedRecord{callID: callID, kind: kind, data: data}:
+		f.byKind[kind].Inc()
 	default:
 		f.dropped.Inc()
 	}
@@ -65,18 +74,22 @@ func (f *dtmfFeed) run() {
 	for {
 		select {
 		case rec := <-f.ch:
-			_ = f.nc.Publish(rec.subject, rec.data)
+			f.publish(rec)
 		case <-f.stop:
 			for {
 				select {
 				case rec := <-f.ch:
-					_ = f.nc.Publish(rec.subject, rec.data)
+					f.publish(rec)
 				default:
 					return
 				}
 			}
 		}
 	}
+}
+
+func (f *dtmfFeed) publish(rec feedRecord) {
+	_ = f.nc.Publish(feed.Subject(rec.callID, f.partitions, rec.kind), rec.data)
 }
 
 // telephoneEvent is the remote's negotiated RFC 4733 format.

@@ -1,12 +1,11 @@
 package media
 
 import (
-	"bufio"
-	"bytes"
 	"math"
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -171,22 +170,21 @@ func procStat() (busy, total uint64, ok bool) {
 	if err != nil {
 		return 0, 0, false
 	}
-	line, _, _ := bytes.Cut(b, []byte{'\n'})
-	sc := bufio.NewScanner(bytes.NewReader(line))
-	sc.Split(bufio.ScanWords)
-	if !sc.Scan() || sc.Text() != "cpu" {
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
 		return 0, 0, false
 	}
 	// user nice system idle iowait irq softirq steal; guest time is
 	// already counted in user and nice.
-	for i := 0; i < 8 && sc.Scan(); i++ {
-		v, err := strconv.ParseUint(sc.Text(), 10, 64)
+	for i, v := range f[1:9] {
+		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			return 0, 0, false
 		}
-		total += v
+		total += n
 		if i != 3 && i != 4 { // idle, iowait
-			busy += v
+			busy += n
 		}
 	}
 	return busy, total, total > 0

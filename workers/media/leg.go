@@ -19,9 +19,8 @@ type leg struct {
 
 	shard *shard
 
-	next    time.Time     // when the next frame is due
-	frame   time.Duration // the frame period, learned from decoded frames
-	frameN  int           // samples of a frame at transcodeRate
+	next    time.Time // when the next frame is due
+	frameN  int       // samples of a frame at transcodeRate, learned from decoded frames
 	pcm     []int16
 	gap     int  // frames concealed since the last decoded one
 	sending bool // the last frame was sent: after a gap the next one is marked
@@ -42,9 +41,9 @@ func (c *Call) startLeg(in *audioFormat) *leg {
 	cfg.ClockRate = in.rate
 	l := &leg{
 		c: c, in: in, jb: jitter.New(cfg),
-		next:  time.Now(),
-		frame: 20 * time.Millisecond, frameN: transcodeRate / 50,
-		pcm: make([]int16, codec.MaxPacketSamples(transcodeRate)),
+		next:   time.Now(),
+		frameN: transcodeRate / 50, // 20 ms until a frame says otherwise
+		pcm:    make([]int16, codec.MaxPacketSamples(transcodeRate)),
 	}
 	if old := c.leg.Swap(l); old != nil {
 		p.remove(old)
@@ -63,6 +62,11 @@ func (l *leg) detach(p *playout) {
 	p.remove(l)
 }
 
+// period is the frame period: one decoded frame's duration.
+func (l *leg) period() time.Duration {
+	return time.Duration(l.frameN) * time.Second / transcodeRate
+}
+
 // run plays the frames due by now and returns how many went out late:
 // more than a frame period after they were due.
 func (l *leg) run(now time.Time, p *playout) (late int) {
@@ -74,17 +78,17 @@ func (l *leg) run(now time.Time, p *playout) (late int) {
 			// Too far behind (the shard was starved): drop the backlog
 			// rather than burst it; the far end hears a gap, the timestamps
 			// say how long.
-			missed := int(now.Sub(l.next)/l.frame) + 1
+			missed := int(now.Sub(l.next)/l.period()) + 1
 			late += missed
-			l.next = l.next.Add(time.Duration(missed) * l.frame)
+			l.next = l.next.Add(time.Duration(missed) * l.period())
 			l.skip(missed)
 			return late
 		}
-		if now.Sub(l.next) > l.frame {
+		if now.Sub(l.next) > l.period() {
 			late++
 		}
 		l.play(l.next, p)
-		l.next = l.next.Add(l.frame)
+		l.next = l.next.Add(l.period())
 	}
 	return late
 }
@@ -119,8 +123,7 @@ func (l *leg) play(due time.Time, p *playout) {
 	switch f.Status {
 	case jitter.Ok:
 		if m, err := in.dec.Decode(f.Payload, l.pcm); err == nil && m > 0 {
-			n, l.gap = m, 0
-			l.frameN, l.frame = m, time.Duration(m)*time.Second/transcodeRate
+			n, l.gap, l.frameN = m, 0, m
 		} else {
 			n = l.conceal(in, false, l.frameN)
 		}

@@ -110,17 +110,11 @@ func (r *Role) relink(pt *partition, c *Call) {
 // savedCodec rebuilds the call's codec from what KV holds ("PCMU/8000" and
 // the payload type the far end uses).
 func savedCodec(c *Call) (sdp.Codec, bool) {
-	name, rate, _ := strings.Cut(c.Codec, "/")
 	for _, s := range supported {
-		if strings.EqualFold(s.Name, name) && rate == codecRate(s) {
+		if strings.EqualFold(codecName(s), c.Codec) {
 			s.PT = c.CodecPT
 			return s, true
 		}
 	}
 	return sdp.Codec{}, false
-}
-
-func codecRate(c sdp.Codec) string {
-	_, rate, _ := strings.Cut(codecName(c), "/")
-	return rate
 }

@@ -78,7 +78,6 @@ type playout struct {
 	cfg    PlayoutConfig
 	gov    *governor
 	shards []*shard
-	rr     atomic.Uint32
 	late   prometheus.Counter
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -133,8 +132,8 @@ func (p *playout) close() {
 
 // add puts l on the shard with the fewest legs.
 func (p *playout) add(l *leg) {
-	best := p.shards[int(p.rr.Add(1))%len(p.shards)]
-	for _, s := range p.shards {
+	best := p.shards[0]
+	for _, s := range p.shards[1:] {
 		if s.count() < best.count() {
 			best = s
 		}
