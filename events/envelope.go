@@ -33,6 +33,8 @@ type Header struct {
 	Node string `json:"node,omitempty"`
 	// CallID is the SIP Call-ID the event is about, unencoded.
 	CallID string `json:"call_id,omitempty"`
+	// Conference is the conference the event is about.
+	Conference string `json:"conference,omitempty"`
 	// Partition is the partition of the call or object, when there is one.
 	Partition *int `json:"partition,omitempty"`
 }
