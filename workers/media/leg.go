@@ -42,12 +42,16 @@ type sink interface {
 	// format in, here; when it does not, the leg detaches.
 	live(in *audioFormat) bool
 	// write takes one decoded or concealed frame of PCM at the leg's
-	// rate; first marks the first frame after a gap. It reports whether
-	// the audio went on (a gap follows when it did not).
-	write(pcm []int16, first bool, p *playout) bool
+	// rate, due to play at due; first marks the first frame after a gap.
+	// It reports whether the audio went on (a gap follows when it did
+	// not).
+	write(pcm []int16, first bool, due time.Time, p *playout) bool
 	// skip says that samples (at the leg's rate) passed with nothing to
 	// write: the stream's clock runs on over the gap.
 	skip(samples int)
+	// flush sends what is due by now of what write kept back; the shard
+	// calls it every tick.
+	flush(now time.Time)
 }
 
 // maxConcealed bounds the frames made up in a row: past 100 ms the far
@@ -120,6 +124,13 @@ func (l *leg) period() time.Duration {
 // run plays the frames due by now and returns how many went out late:
 // more than a frame period after they were due.
 func (l *leg) run(now time.Time, p *playout) (late int) {
+	late = l.catchUp(now, p)
+	l.out.flush(now)
+	return late
+}
+
+// catchUp is run's playing part.
+func (l *leg) catchUp(now time.Time, p *playout) (late int) {
 	for i := 0; !l.next.After(now); i++ {
 		if l.detached.Load() {
 			return late
@@ -174,7 +185,7 @@ func (l *leg) play(due time.Time, p *playout) {
 		l.sending = false
 		return
 	}
-	l.sending = l.out.write(l.pcm[:n], !l.sending, p)
+	l.sending = l.out.write(l.pcm[:n], !l.sending, due, p)
 }
 
 // conceal makes up one frame of want samples: from the next packet's
@@ -226,7 +237,7 @@ func (s peerSink) live(in *audioFormat) bool {
 	return out != nil && decodes(in, out) && s.c.member.Load() == nil
 }
 
-func (s peerSink) write(pcm []int16, first bool, p *playout) bool {
+func (s peerSink) write(pcm []int16, first bool, _ time.Time, p *playout) bool {
 	sess, out := s.target()
 	return out != nil && out.send(sess, pcm, first, p.gov.complexity())
 }
@@ -236,6 +247,8 @@ func (s peerSink) skip(samples int) {
 		sess.Skip(out.steps(samples))
 	}
 }
+
+func (peerSink) flush(time.Time) {} // the packets went out in write
 
 // decodes reports whether audio from in to out goes through PCM: G.711 on
 // one side and Opus on the other. The same codec is relayed as is, and

@@ -170,9 +170,10 @@ func kindOf(c frame.Codec) int {
 // ---- in: phone -> mixer ----
 
 // memberSink cuts one leg's decoded audio into 20 ms PCM frames at the
-// room's rate and publishes them. A leg has its own (its resampler's and
-// frame's state belong to one stream); the sequence number is the
-// member's, so that it runs on across legs.
+// room's rate and publishes them, one every 20 ms: a 60 ms packet's three
+// frames go out 20 ms apart, as the mixer takes them. A leg has its own
+// sink (its resampler's and frames' state belong to one stream); the
+// sequence number is the member's, so that it runs on across legs.
 type memberSink struct {
 	m   *member
 	c   *Call
@@ -184,15 +185,36 @@ type memberSink struct {
 	ts  uint64              // timestamp of acc[0], samples at m.rate
 	dis bool                // the next frame follows a gap
 	f   frame.Frame
-	buf []byte
+
+	// Frames made and waiting for their time: a ring of marshalled
+	// messages, each with room for one frame.
+	q      [maxQueued]queued
+	qh, qn int
 }
 
-// newSink makes the sink of a new leg of c receiving format in. Opus
+// queued is one frame waiting in a memberSink.
+type queued struct {
+	b   []byte
+	due time.Time
+}
+
+// maxQueued holds the frames of the longest packet decoded, and the one a
+// packet's rest may complete.
+const maxQueued = codec.MaxPacketMS/frameMS + 1
+
+// newSink makes the sink of a new leg of c receiving format in, with a
+// decoder of its own: a leg that stops (a new rate, a detach) may be
+// finishing a frame on one shard while the next starts on another. Opus
 // decodes straight to the room's rate (libopus runs at 8, 16 and 48 kHz);
-// G.711 decodes at 8 kHz with in's decoder and is resampled.
+// G.711 decodes at 8 kHz and is resampled.
 func (m *member) newSink(c *Call, in *audioFormat) (*memberSink, error) {
-	s := &memberSink{m: m, c: c, dec: in.dec, acc: make([]int16, m.rate*frameMS/1000), dis: true}
-	if in.kind == kindOpus {
+	s := &memberSink{m: m, c: c, acc: make([]int16, m.rate*frameMS/1000), dis: true}
+	switch in.kind {
+	case kindPCMU:
+		s.dec = codec.NewPCMUDecoder()
+	case kindPCMA:
+		s.dec = codec.NewPCMADecoder()
+	default:
 		d, err := codec.NewOpusDecoder(m.rate)
 		if err != nil {
 			return nil, err
@@ -209,13 +231,17 @@ func (m *member) newSink(c *Call, in *audioFormat) (*memberSink, error) {
 	// The stream's clock starts with the membership: a new leg (a codec
 	// change) carries on from where the time is now.
 	s.ts = uint64(time.Since(m.start)/time.Millisecond) * uint64(m.rate) / 1000
-	s.buf = make([]byte, 0, frame.HeaderLen+2*len(s.acc))
+	for i := range s.q {
+		s.q[i].b = make([]byte, 0, frame.HeaderLen+2*len(s.acc))
+	}
 	return s, nil
 }
 
 func (s *memberSink) live(*audioFormat) bool { return s.c.member.Load() == s.m }
 
-func (s *memberSink) write(pcm []int16, _ bool, _ *playout) bool {
+// write collects pcm, due at due, into frames: the first frame it
+// completes is due at once, each next one 20 ms later.
+func (s *memberSink) write(pcm []int16, _ bool, due time.Time, _ *playout) bool {
 	if s.rs != nil {
 		n, err := s.rs.Process(s.up, pcm)
 		if err != nil {
@@ -228,7 +254,8 @@ func (s *memberSink) write(pcm []int16, _ bool, _ *playout) bool {
 		s.n += k
 		pcm = pcm[k:]
 		if s.n == len(s.acc) {
-			s.publish()
+			s.queue(due)
+			due = due.Add(frameMS * time.Millisecond)
 		}
 	}
 	return true
@@ -246,8 +273,11 @@ func (s *memberSink) skip(samples int) {
 	s.dis = true
 }
 
-// publish sends the full frame in acc.
-func (s *memberSink) publish() {
+// queue makes the frame in acc, due at due.
+func (s *memberSink) queue(due time.Time) {
+	if s.qn == len(s.q) {
+		s.publish() // cannot happen with packets of at most 120 ms
+	}
 	f := &s.f
 	f.Codec, f.Rate, f.Samples, f.PCM = frame.PCM, s.m.rate, len(s.acc), s.acc
 	f.Seq = s.m.seq.Add(1) - 1
@@ -257,15 +287,31 @@ func (s *memberSink) publish() {
 	if s.dis {
 		f.Flags = frame.Discontinuity
 	}
+	e := &s.q[(s.qh+s.qn)%len(s.q)]
 	var err error
-	if s.buf, err = f.AppendBinary(s.buf[:0]); err == nil {
-		err = s.m.nc.Publish(s.m.subject, s.buf) // copied into the connection's buffer
-	}
-	if err != nil {
-		s.m.met.inDropped.Inc()
+	if e.b, err = f.AppendBinary(e.b[:0]); err != nil {
+		s.m.met.inDropped.Inc() // cannot happen: the fields are ours
 	} else {
-		s.m.met.inSent.Inc()
+		e.due = due
+		s.qn++
 	}
 	s.ts += uint64(len(s.acc))
 	s.n, s.dis = 0, false
+}
+
+func (s *memberSink) flush(now time.Time) {
+	for s.qn > 0 && !s.q[s.qh].due.After(now) {
+		s.publish()
+	}
+}
+
+// publish sends the oldest queued frame.
+func (s *memberSink) publish() {
+	e := &s.q[s.qh]
+	s.qh, s.qn = (s.qh+1)%len(s.q), s.qn-1
+	if err := s.m.nc.Publish(s.m.subject, e.b); err != nil { // copied into the connection's buffer
+		s.m.met.inDropped.Inc()
+		return
+	}
+	s.m.met.inSent.Inc()
 }

@@ -44,6 +44,7 @@ const (
 // test's own connection.
 type rig struct {
 	t     *testing.T
+	first *rigNode
 	role  *Role // the first node's
 	reg   *prometheus.Registry
 	nc    *nats.Conn // the test's: conference role, mixer, commands
@@ -71,7 +72,7 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(func() { cancel(); <-done })
 	rg.sip = e.UDPAddr().String()
 	n := rg.addNode("m1")
-	rg.role, rg.reg = n.role, n.reg
+	rg.first, rg.role, rg.reg = n, n.role, n.reg
 	natstest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if owned := len(n.node.Owned(events.RoleMedia)); !n.node.Ready() || owned != rigPartitions {
 			return fmt.Errorf("node owns %d of %d partitions", owned, rigPartitions)
