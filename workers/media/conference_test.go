@@ -85,7 +85,7 @@ func pace(hs []heard) (perSecond float64, longest time.Duration) {
 // its echo stops, the mixer gets 50 frames a second of 20 ms PCM at the
 // room's rate, in sequence, with the tone at its frequency and level;
 // KV remembers the membership; a detach stops the frames at once and
-// leaves the call up; the call ends with a hangup, and no member_gone is
+// leaves the call up, silent; the call ends with a hangup, and no member_gone is
 // sent for a call that is no longer a member.
 func TestConferenceMemberHearsPhone(t *testing.T) {
 	for _, rate := range []int{16000, 48000} {
@@ -146,10 +146,13 @@ func TestConferenceMemberHearsPhone(t *testing.T) {
 			if rep.Code != 200 {
 				t.Fatalf("detach: %+v", rep)
 			}
-			after := in.count()
+			after, echoedAfter := in.count(), sent()
 			time.Sleep(500 * time.Millisecond) // what must not happen takes time to show
 			if n := in.count(); n > after+1 {
 				t.Errorf("%d frames after the detach", n-after)
+			}
+			if n := sent(); n > echoedAfter+1 {
+				t.Errorf("%d packets sent after the detach: the call is not silent", n-echoedAfter)
 			}
 			if saved := rg.saved(callID); saved.Conference != "" || saved.ConferenceRate != 0 || saved.State != StateAnswered {
 				t.Errorf("KV after detach: conference %q at %d Hz, %s", saved.Conference, saved.ConferenceRate, saved.State)
