@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,8 +40,9 @@ func (rg *rig) answeredCall(o phoneOpts) (*phone, string) {
 // checkStream checks frames as a mixer relies on them: PCM at rate, 20 ms
 // each, sequence numbers +1, timestamps +1 frame but after a marked
 // discontinuity (which may also start new sequence numbers: a new stream),
-// levels as the samples say. It returns how many frames
-// were marked.
+// and a marked frame after a gap only, levels as the samples say. It
+// returns how many frames were marked: the first, and one after each gap
+// (a starved machine's, or a move to another node).
 func checkStream(t *testing.T, hs []heard, rate int) (marked int) {
 	t.Helper()
 	for i, h := range hs {
@@ -64,11 +66,47 @@ func checkStream(t *testing.T, hs []heard, rate int) (marked int) {
 		if f.Flags&frame.Discontinuity == 0 && f.Timestamp != p.Timestamp+uint64(p.Samples) {
 			t.Fatalf("frame %d: timestamp %d after %d (+%d), not marked", i, f.Timestamp, p.Timestamp, p.Samples)
 		}
-		if f.Timestamp < p.Timestamp+uint64(p.Samples) {
-			t.Fatalf("frame %d: timestamp %d goes back from %d", i, f.Timestamp, p.Timestamp)
+		if f.Timestamp < p.Timestamp+uint64(p.Samples) || f.Flags&frame.Discontinuity != 0 && f.Timestamp == p.Timestamp+uint64(p.Samples) {
+			t.Fatalf("frame %d: timestamp %d after %d (+%d), flags %04b: marked without a gap, or going back", i, f.Timestamp, p.Timestamp, p.Samples, f.Flags)
 		}
 	}
 	return marked
+}
+
+// maxGaps is how many gaps (frames marked discontinuous) a steady
+// stream of a few seconds may show: the first frame's, and what a busy
+// machine (the race detector, other tests) causes by starving the playout
+// clock.
+const maxGaps = 3
+
+// toneWindows measures a tone of hz in pcm over 100 ms windows (whole
+// periods of the test tones): the median level of the tone and of the
+// whole signal (RMS), and the share of windows within 1 dB of the median.
+// Unlike one measure over the whole, a frame inserted or skipped by the
+// jitter buffer (a phase jump) does not spoil it.
+func toneWindows(pcm []int16, rate int, hz float64) (tone, rms, steady float64) {
+	w := rate / 10
+	var tones, rmss []float64
+	for i := 0; i+w <= len(pcm); i += w {
+		tones = append(tones, audio.ToneLevel(pcm[i:i+w], float64(rate), hz))
+		rmss = append(rmss, audio.RMS(pcm[i:i+w]))
+	}
+	if len(tones) == 0 {
+		return math.Inf(-1), math.Inf(-1), 0
+	}
+	median := func(v []float64) float64 {
+		v = slices.Clone(v)
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	tone, rms = median(tones), median(rmss)
+	n := 0
+	for _, l := range tones {
+		if math.Abs(l-tone) <= 1 {
+			n++
+		}
+	}
+	return tone, rms, float64(n) / float64(len(tones))
 }
 
 // pace reports the frames' rate per second and the longest wait between
@@ -117,8 +155,8 @@ func TestConferenceMemberHearsPhone(t *testing.T) {
 				t.Errorf("the call sent %d packets after the attach: its echo did not stop", n-echoed)
 			}
 			hs := in.since(0)
-			if marked := checkStream(t, hs, rate); marked != 1 || hs[0].hdr.Flags&frame.Discontinuity == 0 {
-				t.Errorf("%d frames marked discontinuous in a steady tone; want the first only", marked)
+			if marked := checkStream(t, hs, rate); marked > maxGaps || hs[0].hdr.Flags&frame.Discontinuity == 0 {
+				t.Errorf("%d frames marked discontinuous in a steady tone; want the first (and a gap or two on a busy machine)", marked)
 			}
 			perSec, longest := pace(hs[25:])
 			t.Logf("%d frames at %d Hz: %.2f a second, longest wait %v", len(hs), rate, perSec, longest)
@@ -126,11 +164,11 @@ func TestConferenceMemberHearsPhone(t *testing.T) {
 				t.Errorf("%.2f frames a second, longest wait %v: want 50, steady", perSec, longest)
 			}
 			pcm := pcmOf(hs[10:])
-			f, rms := audio.PeakFrequency(pcm, float64(rate), 2)
-			tone := audio.ToneLevel(pcm, float64(rate), phoneHz)
-			t.Logf("the mixer hears %.0f Hz, %.1f dBFS (tone %.1f dBFS)", f, rms, tone)
-			if math.Abs(f-phoneHz) > 10 || math.Abs(tone-phoneDBFS) > 1.5 || rms-tone > 1 {
-				t.Errorf("the mixer hears %.0f Hz at %.1f dBFS (%.1f dBFS RMS); want the phone's %d Hz at %.0f dBFS, clean", f, tone, rms, phoneHz, phoneDBFS)
+			f, _ := audio.PeakFrequency(pcm, float64(rate), 2)
+			tone, rms, steady := toneWindows(pcm, rate, phoneHz)
+			t.Logf("the mixer hears %.0f Hz, %.1f dBFS (tone %.1f dBFS), %.0f %% of 100 ms windows within 1 dB", f, rms, tone, 100*steady)
+			if math.Abs(f-phoneHz) > 10 || math.Abs(tone-phoneDBFS) > 1.5 || rms-tone > 1 || steady < 0.8 {
+				t.Errorf("the mixer hears %.0f Hz at %.1f dBFS (%.1f dBFS RMS, %.0f %% steady); want the phone's %d Hz at %.0f dBFS, clean", f, tone, rms, 100*steady, phoneHz, phoneDBFS)
 			}
 			for _, h := range hs[10:] {
 				if math.Abs(float64(h.hdr.Level)-phoneDBFS) > 1.5 {
@@ -215,10 +253,10 @@ func TestConferenceMixerReachesPhone(t *testing.T) {
 			checkStream(t, hs, c.room)
 			pcm := pcmOf(hs[10:])
 			f, _ := audio.PeakFrequency(pcm, float64(c.room), 2)
-			tone := audio.ToneLevel(pcm, float64(c.room), 440)
-			t.Logf("%d frames sent as %s, %d came back from the phone: %.0f Hz at %.1f dBFS (sent at %.1f)", n, c.kind, len(hs), f, tone, mix.dbfs)
-			if math.Abs(f-440) > 440*0.02 || math.Abs(tone-mix.dbfs) > 3 {
-				t.Errorf("back from the phone: %.0f Hz at %.1f dBFS; want 440 Hz at %.1f", f, tone, mix.dbfs)
+			tone, _, steady := toneWindows(pcm, c.room, 440)
+			t.Logf("%d frames sent as %s, %d came back from the phone: %.0f Hz at %.1f dBFS (sent at %.1f), %.0f %% of 100 ms windows within 1 dB", n, c.kind, len(hs), f, tone, mix.dbfs, 100*steady)
+			if math.Abs(f-440) > 440*0.02 || math.Abs(tone-mix.dbfs) > 2 || steady < 0.7 {
+				t.Errorf("back from the phone: %.0f Hz at %.1f dBFS (%.0f %% steady); want 440 Hz at %.1f", f, tone, 100*steady, mix.dbfs)
 			}
 			rg.call(callID, func(c *Call) {
 				st := c.leg.Load().jb.Stats()

@@ -140,8 +140,8 @@ func TestMemberLegRechunks(t *testing.T) {
 			if len(hs) < want*9/10 || len(hs) > want+maxConcealed*c.ms/20+1 {
 				t.Errorf("%d frames for %d s of audio, want %d", len(hs), seconds, want)
 			}
-			if marked := checkStream(t, hs, c.rate); marked != 1 {
-				t.Errorf("%d frames marked discontinuous; want the first", marked)
+			if marked := checkStream(t, hs, c.rate); marked > maxGaps {
+				t.Errorf("%d frames marked discontinuous; want the first (and a gap or two on a busy machine)", marked)
 			}
 			// One every 20 ms, not a packet's worth at once: most gaps are
 			// about 20 ms, few (a busy machine's) next to none.
