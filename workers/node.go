@@ -72,6 +72,11 @@ type Node struct {
 	// Loop-only state (touched by the loop goroutine alone).
 	peers  map[string]*peer
 	leases map[string]leaseEntry
+	// selfBeats counts our own heartbeats (this incarnation) as the
+	// membership watcher delivers them: the clock by which a peer's silence
+	// is judged, so that a watcher that stalls (our server died, the
+	// bucket's leader moved) never makes live peers look dead.
+	selfBeats uint64
 	rings  map[string]ringCache
 }
 
@@ -345,19 +350,38 @@ func (n *Node) onMember(e jetstream.KeyValueEntry) {
 		delete(n.peers, id)
 		return
 	}
-	if id == n.cfg.NodeID {
-		return // we know ourselves better than the bucket does
-	}
 	var m Member
 	if err := json.Unmarshal(e.Value(), &m); err != nil {
 		n.log.Warn("ignoring malformed heartbeat", "key", id, "err", err)
+		return
+	}
+	if id == n.cfg.NodeID {
+		// We know ourselves better than the bucket does; but our own
+		// heartbeat coming back through the watcher proves the watcher is
+		// live.
+		if m.Incarnation == n.currentIncarnation() {
+			n.selfBeats++
+		}
 		return
 	}
 	p := n.peers[id]
 	if p != nil && p.m.Incarnation == m.Incarnation && m.Seq <= p.m.Seq {
 		return // a replay, not a heartbeat
 	}
-	n.peers[id] = &peer{m: m, lastSeen: time.Now()}
+	n.peers[id] = &peer{m: m, lastSeen: time.Now(), beatsAt: n.selfBeats}
+}
+
+// silent reports whether p's heartbeats stopped: none for NodeTimeout of
+// wall time, and none while the watcher delivered most of the heartbeats we
+// wrote in that time. The second part keeps a node whose own view is stale
+// (its watcher stalled while its server died or a bucket leader was
+// elected) from declaring live peers dead and taking their partitions.
+func (n *Node) silent(p *peer, now time.Time) bool {
+	if now.Sub(p.lastSeen) < n.cfg.NodeTimeout {
+		return false
+	}
+	need := uint64(n.cfg.NodeTimeout/n.cfg.HeartbeatInterval) * 3 / 4
+	return n.selfBeats-p.beatsAt >= max(need, 1)
 }
 
 // noticeDown declares down the peers whose heartbeats stopped without a
@@ -366,12 +390,12 @@ func (n *Node) onMember(e jetstream.KeyValueEntry) {
 func (n *Node) noticeDown(now time.Time) {
 	lowest := true
 	for id, p := range n.peers {
-		if now.Sub(p.lastSeen) < n.cfg.NodeTimeout && id < n.cfg.NodeID {
+		if !n.silent(p, now) && id < n.cfg.NodeID {
 			lowest = false
 		}
 	}
 	for id, p := range n.peers {
-		if p.down || now.Sub(p.lastSeen) < n.cfg.NodeTimeout {
+		if p.down || !n.silent(p, now) {
 			continue
 		}
 		p.down = true
@@ -409,7 +433,7 @@ func (n *Node) alive(node, inc string, now time.Time) bool {
 		return inc == n.incarnation && n.trustedLocked(now)
 	}
 	p := n.peers[node]
-	return p != nil && p.m.Incarnation == inc && now.Sub(p.lastSeen) < n.cfg.NodeTimeout
+	return p != nil && p.m.Incarnation == inc && !n.silent(p, now)
 }
 
 // ringFor returns the ring of the live, non-draining members of role.
@@ -421,7 +445,7 @@ func (n *Node) ringFor(role string, now time.Time) *ring.Ring {
 	}
 	n.mu.Unlock()
 	for id, p := range n.peers {
-		if p.m.HasRole(role) && !p.m.Draining && now.Sub(p.lastSeen) < n.cfg.NodeTimeout {
+		if p.m.HasRole(role) && !p.m.Draining && !n.silent(p, now) {
 			members = append(members, id)
 		}
 	}

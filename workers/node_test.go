@@ -403,3 +403,4 @@ func TestSurvivesANATSRestart(t *testing.T) {
 		return nil
 	})
 }
+
