@@ -56,5 +56,5 @@ type peer struct {
 	// beatsAt is how many of our own heartbeats the watcher had delivered
 	// when this peer's Seq last advanced (Node.selfBeats then).
 	beatsAt uint64
-	down     bool      // declared down (node.down published by someone)
+	down    bool // declared down (node.down published by someone)
 }

@@ -77,7 +77,7 @@ type Node struct {
 	// is judged, so that a watcher that stalls (our server died, the
 	// bucket's leader moved) never makes live peers look dead.
 	selfBeats uint64
-	rings  map[string]ringCache
+	rings     map[string]ringCache
 }
 
 type leaseEntry struct {

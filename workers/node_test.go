@@ -403,4 +403,3 @@ func TestSurvivesANATSRestart(t *testing.T) {
 		return nil
 	})
 }
-
