@@ -111,9 +111,12 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 		nats.Name("switchboard "+cfg.NodeID),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
-		// Notice a dead server in seconds, not minutes (nats.go's default
-		// pings every 2 minutes).
-		nats.PingInterval(2*time.Second), nats.MaxPingsOutstanding(2),
+		// Notice a dead or hung server within 2 s (nats.go's default pings
+		// every 2 minutes): after the 4th unanswered ping, 500 ms apart, the
+		// connection is stale and the client moves to another server. A
+		// server that crashes outright is noticed at once (the socket
+		// closes).
+		nats.PingInterval(500*time.Millisecond), nats.MaxPingsOutstanding(3),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if !a.closing.Load() {
 				a.log.Warn("NATS disconnected", "err", err)
