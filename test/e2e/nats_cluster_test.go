@@ -230,13 +230,23 @@ func TestNATSNodeLoss(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		batch, err := cons.FetchNoWait(100000)
-		if err != nil {
-			return err
-		}
 		clear(stored)
-		for m := range batch.Messages() {
-			stored[m.Headers().Get(nats.MsgIdHdr)] = true
+		for {
+			batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
+			if err != nil {
+				return err
+			}
+			n := 0
+			for m := range batch.Messages() {
+				stored[m.Headers().Get(nats.MsgIdHdr)] = true
+				n++
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if len(stored) < want {
+			return fmt.Errorf("%d events in the stream, %d seen", len(stored), want)
 		}
 		return nil
 	})
