@@ -269,4 +269,3 @@ func TestEdgeLossKeepsCalls(t *testing.T) {
 	}
 	t.Logf("edge-a killed; %d calls echoed on and were hung up through edge B %v later", calls, time.Since(killed).Round(time.Millisecond))
 }
-
