@@ -53,5 +53,8 @@ type Lease struct {
 type peer struct {
 	m        Member
 	lastSeen time.Time // local monotonic time the Seq last advanced
-	down     bool      // declared down (node.down published by someone)
+	// beatsAt is how many of our own heartbeats the watcher had delivered
+	// when this peer's Seq last advanced (Node.selfBeats then).
+	beatsAt uint64
+	down    bool // declared down (node.down published by someone)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -68,11 +69,26 @@ type Node struct {
 	synced      bool // initial KV state seen and first reconcile done
 	owned       map[string]map[int]*ownership
 	subsPending bool // owned partitions subscribed but not yet flushed
+	// suspended are the partitions of Suspender roles this node owned when
+	// it fenced itself: kept, not handled, until resumed or released.
+	suspended map[string]map[int]suspension
 
 	// Loop-only state (touched by the loop goroutine alone).
 	peers  map[string]*peer
 	leases map[string]leaseEntry
-	rings  map[string]ringCache
+	// selfBeats counts our own heartbeats (this incarnation) as the
+	// membership watcher delivers them: the clock by which a peer's silence
+	// is judged, so that a watcher that stalls (our server died, the
+	// bucket's leader moved) never makes live peers look dead.
+	selfBeats uint64
+	rings     map[string]ringCache
+}
+
+// suspension is a partition held over a fence: the lease it had then.
+type suspension struct {
+	rev   uint64
+	inc   string
+	since time.Time
 }
 
 type leaseEntry struct {
@@ -93,14 +109,15 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, roles []Role, opts ...O
 		return nil, err
 	}
 	n := &Node{
-		cfg:     cfg,
-		nc:      nc,
-		roles:   map[string]Role{},
-		log:     slog.Default(),
-		kick:    make(chan struct{}, 1),
-		beat:    make(chan struct{}, 1),
-		drained: make(chan struct{}),
-		owned:   map[string]map[int]*ownership{},
+		cfg:       cfg,
+		nc:        nc,
+		roles:     map[string]Role{},
+		log:       slog.Default(),
+		kick:      make(chan struct{}, 1),
+		beat:      make(chan struct{}, 1),
+		drained:   make(chan struct{}),
+		owned:     map[string]map[int]*ownership{},
+		suspended: map[string]map[int]suspension{},
 	}
 	for _, o := range opts {
 		if err := o(n); err != nil {
@@ -254,6 +271,9 @@ func (n *Node) Run(ctx context.Context) error {
 			if hadJoined {
 				n.fence()
 			}
+			for _, role := range n.cfg.Roles {
+				n.settleSuspended(ctx, role, false)
+			}
 			continue
 		}
 		if !joined {
@@ -266,6 +286,7 @@ func (n *Node) Run(ctx context.Context) error {
 		n.noticeDown(now)
 		owned := 0
 		for _, role := range n.cfg.Roles {
+			n.settleSuspended(ctx, role, true)
 			n.reconcile(ctx, role)
 			k := len(n.ownedUnchecked(role))
 			owned += k
@@ -345,19 +366,38 @@ func (n *Node) onMember(e jetstream.KeyValueEntry) {
 		delete(n.peers, id)
 		return
 	}
-	if id == n.cfg.NodeID {
-		return // we know ourselves better than the bucket does
-	}
 	var m Member
 	if err := json.Unmarshal(e.Value(), &m); err != nil {
 		n.log.Warn("ignoring malformed heartbeat", "key", id, "err", err)
+		return
+	}
+	if id == n.cfg.NodeID {
+		// We know ourselves better than the bucket does; but our own
+		// heartbeat coming back through the watcher proves the watcher is
+		// live.
+		if m.Incarnation == n.currentIncarnation() {
+			n.selfBeats++
+		}
 		return
 	}
 	p := n.peers[id]
 	if p != nil && p.m.Incarnation == m.Incarnation && m.Seq <= p.m.Seq {
 		return // a replay, not a heartbeat
 	}
-	n.peers[id] = &peer{m: m, lastSeen: time.Now()}
+	n.peers[id] = &peer{m: m, lastSeen: time.Now(), beatsAt: n.selfBeats}
+}
+
+// silent reports whether p's heartbeats stopped: none for NodeTimeout of
+// wall time, and none while the watcher delivered most of the heartbeats we
+// wrote in that time. The second part keeps a node whose own view is stale
+// (its watcher stalled while its server died or a bucket leader was
+// elected) from declaring live peers dead and taking their partitions.
+func (n *Node) silent(p *peer, now time.Time) bool {
+	if now.Sub(p.lastSeen) < n.cfg.NodeTimeout {
+		return false
+	}
+	need := uint64(n.cfg.NodeTimeout/n.cfg.HeartbeatInterval) * 3 / 4
+	return n.selfBeats-p.beatsAt >= max(need, 1)
 }
 
 // noticeDown declares down the peers whose heartbeats stopped without a
@@ -366,12 +406,12 @@ func (n *Node) onMember(e jetstream.KeyValueEntry) {
 func (n *Node) noticeDown(now time.Time) {
 	lowest := true
 	for id, p := range n.peers {
-		if now.Sub(p.lastSeen) < n.cfg.NodeTimeout && id < n.cfg.NodeID {
+		if !n.silent(p, now) && id < n.cfg.NodeID {
 			lowest = false
 		}
 	}
 	for id, p := range n.peers {
-		if p.down || now.Sub(p.lastSeen) < n.cfg.NodeTimeout {
+		if p.down || !n.silent(p, now) {
 			continue
 		}
 		p.down = true
@@ -409,7 +449,7 @@ func (n *Node) alive(node, inc string, now time.Time) bool {
 		return inc == n.incarnation && n.trustedLocked(now)
 	}
 	p := n.peers[node]
-	return p != nil && p.m.Incarnation == inc && now.Sub(p.lastSeen) < n.cfg.NodeTimeout
+	return p != nil && p.m.Incarnation == inc && !n.silent(p, now)
 }
 
 // ringFor returns the ring of the live, non-draining members of role.
@@ -421,7 +461,7 @@ func (n *Node) ringFor(role string, now time.Time) *ring.Ring {
 	}
 	n.mu.Unlock()
 	for id, p := range n.peers {
-		if p.m.HasRole(role) && !p.m.Draining && now.Sub(p.lastSeen) < n.cfg.NodeTimeout {
+		if p.m.HasRole(role) && !p.m.Draining && !n.silent(p, now) {
 			members = append(members, id)
 		}
 	}
@@ -558,6 +598,112 @@ func (n *Node) flushSubs() {
 	n.mu.Unlock()
 }
 
+// suspend stops handling p at a fence: a Suspender role keeps its state
+// (see Suspender), any other role releases it as lost.
+func (n *Node) suspend(role string, p int, inc string) {
+	sr, ok := n.roles[role].(Suspender)
+	if !ok {
+		n.dropLocal(role, p, true)
+		return
+	}
+	n.mu.Lock()
+	own := n.owned[role][p]
+	delete(n.owned[role], p)
+	count := len(n.owned[role])
+	if own != nil {
+		if n.suspended[role] == nil {
+			n.suspended[role] = map[int]suspension{}
+		}
+		n.suspended[role][p] = suspension{rev: own.rev, inc: inc, since: time.Now()}
+	}
+	n.mu.Unlock()
+	if own == nil {
+		return
+	}
+	own.mu.Lock()
+	own.released = true
+	if own.sub != nil {
+		_ = own.sub.Unsubscribe()
+	}
+	own.mu.Unlock()
+	n.met.partitionsOwned.WithLabelValues(role).Set(float64(count))
+	n.met.partitionChanges.WithLabelValues(role, "suspended").Inc()
+	sr.Suspend(p)
+}
+
+// settleSuspended decides the suspended partitions of role: one whose lease
+// someone else took, or that stayed suspended too long, is released (lost);
+// when the node is trusted again, one whose lease is untouched is renewed
+// under the new incarnation and resumed.
+func (n *Node) settleSuspended(ctx context.Context, role string, trusted bool) {
+	n.mu.Lock()
+	sus := maps.Clone(n.suspended[role])
+	inc := n.incarnation
+	n.mu.Unlock()
+	for p, s := range sus {
+		key := events.OwnerKey(role, p)
+		le, has := n.leases[key]
+		untouched := has && le.rev == s.rev && le.l.Node == n.cfg.NodeID && le.l.Incarnation == s.inc
+		switch {
+		case !untouched || time.Since(s.since) > 4*n.cfg.NodeTimeout:
+			n.unsuspend(role, p, 0, "lost")
+		case trusted:
+			n.renew(ctx, role, p, s.rev, inc)
+		}
+	}
+}
+
+// renew takes back a suspended partition's untouched lease (compare-and-set
+// on its revision) and resumes it; if that fails, the partition is lost.
+func (n *Node) renew(ctx context.Context, role string, p int, rev uint64, inc string) {
+	key := events.OwnerKey(role, p)
+	l := Lease{Node: n.cfg.NodeID, Incarnation: inc, Since: time.Now().UTC()}
+	b, _ := json.Marshal(l)
+	kctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
+	newRev, err := n.st.Owners.Update(kctx, key, b, rev)
+	cancel()
+	if err != nil {
+		n.log.Info("suspended partition not renewed", "role", role, "partition", p, "err", err)
+		n.unsuspend(role, p, 0, "lost")
+		return
+	}
+	n.leases[key] = leaseEntry{l: l, rev: newRev}
+	n.unsuspend(role, p, newRev, "resumed")
+}
+
+// unsuspend ends p's suspension: resumed with the renewed lease revision
+// rev, or released as lost.
+func (n *Node) unsuspend(role string, p int, rev uint64, how string) {
+	n.mu.Lock()
+	delete(n.suspended[role], p)
+	n.mu.Unlock()
+	r := n.roles[role]
+	n.met.partitionChanges.WithLabelValues(role, how).Inc()
+	if how != "resumed" {
+		if err := r.Release(context.Background(), p, true); err != nil {
+			n.log.Error("role release failed", "role", role, "partition", p, "err", err)
+		}
+		n.publish(events.New(n.cfg.NodeID, &events.PartitionReleased{Role: role, Partition: p, Reason: "lost"}))
+		return
+	}
+	own := &ownership{rev: rev}
+	sub, err := n.nc.Subscribe(events.PartitionPrefix(role, p)+".>", n.dispatcher(r, p, own))
+	if err != nil {
+		n.log.Error("resubscribe failed; dropping the partition", "role", role, "partition", p, "err", err)
+		_ = r.Release(context.Background(), p, true)
+		return
+	}
+	own.sub = sub
+	n.mu.Lock()
+	n.owned[role][p] = own
+	n.subsPending = true
+	count := len(n.owned[role])
+	n.mu.Unlock()
+	n.met.partitionsOwned.WithLabelValues(role).Set(float64(count))
+	r.(Suspender).Resume(p)
+	n.log.Info("partition resumed after a fence", "role", role, "partition", p)
+}
+
 // dropLocal stops owning p locally: no handler runs once it returns.
 func (n *Node) dropLocal(role string, p int, lost bool) *ownership {
 	n.mu.Lock()
@@ -619,10 +765,13 @@ func (n *Node) deleteLease(ctx context.Context, key string, rev uint64) {
 // fence drops every partition because our own membership may already look
 // dead to the others, and rejoins under a new incarnation.
 func (n *Node) fence() {
-	n.log.Warn("membership not renewed in time: dropping all partitions and rejoining")
+	n.log.Warn("membership not renewed in time: suspending or dropping all partitions and rejoining")
+	n.mu.Lock()
+	inc := n.incarnation
+	n.mu.Unlock()
 	for _, role := range n.cfg.Roles {
 		for _, p := range n.ownedUnchecked(role) {
-			n.dropLocal(role, p, true)
+			n.suspend(role, p, inc)
 		}
 	}
 	n.mu.Lock()
@@ -685,6 +834,12 @@ func (n *Node) leave() {
 	for _, role := range n.cfg.Roles {
 		for _, p := range n.ownedUnchecked(role) {
 			n.release(ctx, role, p, reason)
+		}
+		n.mu.Lock()
+		sus := slices.Collect(maps.Keys(n.suspended[role]))
+		n.mu.Unlock()
+		for _, p := range sus {
+			n.unsuspend(role, p, 0, "lost")
 		}
 	}
 	if err := n.st.Nodes.Delete(ctx, n.cfg.NodeID); err != nil {

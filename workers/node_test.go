@@ -403,3 +403,86 @@ func TestSurvivesANATSRestart(t *testing.T) {
 		return nil
 	})
 }
+
+// suspendingRole is a recordingRole that keeps its partitions over a fence.
+type suspendingRole struct {
+	recordingRole
+	suspends, resumes, lost atomic.Int32
+}
+
+func (r *suspendingRole) Suspend(int) { r.suspends.Add(1) }
+func (r *suspendingRole) Resume(int)  { r.resumes.Add(1) }
+func (r *suspendingRole) Release(_ context.Context, _ int, lost bool) error {
+	if lost {
+		r.lost.Add(1)
+	}
+	return nil
+}
+
+// TestFencedNodeResumesUntouchedPartitions: the only node's NATS server
+// goes away long enough for the node to fence itself. A Suspender role
+// keeps its partitions meanwhile; when the server is back and nobody took
+// the leases, the node renews them under its new incarnation and resumes
+// every partition: no takeover, nothing lost.
+func TestFencedNodeResumesUntouchedPartitions(t *testing.T) {
+	leak.Check(t)
+	dir := t.TempDir()
+	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true}
+	s1, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s1.Start()
+	if !s1.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	port := s1.Addr().(*net.TCPAddr).Port
+	nc := natstest.Connect(t, s1)
+	role := &suspendingRole{recordingRole: recordingRole{BaseRole: workers.BaseRole{RoleName: events.RoleMedia}}}
+	c := cfg("node-a")
+	c.Roles = []string{events.RoleMedia}
+	n, err := workers.New(context.Background(), nc, c, []workers.Role{role}, workers.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	natstest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if got := len(n.Owned(events.RoleMedia)); got != P {
+			return fmt.Errorf("owns %d", got)
+		}
+		return nil
+	})
+	took := role.takeovers.Load()
+
+	s1.Shutdown()
+	s1.WaitForShutdown()
+	natstest.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if got := role.suspends.Load(); got != P {
+			return fmt.Errorf("%d partitions suspended", got)
+		}
+		return nil
+	})
+	opts2 := *opts
+	opts2.Port = port
+	s2, err := server.NewServer(&opts2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s2.Start()
+	if !s2.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server did not come back")
+	}
+	t.Cleanup(func() { s2.Shutdown(); s2.WaitForShutdown() })
+	natstest.CheckFor(t, 15*time.Second, 50*time.Millisecond, func() error {
+		if !n.Ready() || len(n.Owned(events.RoleMedia)) != P {
+			return fmt.Errorf("ready %v, owns %d, resumed %d", n.Ready(), len(n.Owned(events.RoleMedia)), role.resumes.Load())
+		}
+		return nil
+	})
+	if r, tk, l := role.resumes.Load(), role.takeovers.Load()-took, role.lost.Load(); r != P || tk != 0 || l != 0 {
+		t.Errorf("after the outage: %d resumed, %d taken over again, %d lost; want %d, 0, 0", r, tk, l, P)
+	}
+}

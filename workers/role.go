@@ -30,6 +30,24 @@ type Role interface {
 	HandleCommand(p int, verb string, msg *nats.Msg) bool
 }
 
+// Suspender is a role whose partitions can outlive a fence. A node that
+// misses its own heartbeat deadline (its NATS server died, the membership
+// bucket is electing a leader, the process was starved of CPU) may no
+// longer act for its partitions; a Suspender keeps their state and media
+// running meanwhile, and gets them back without a takeover if nobody took
+// them. Roles that are not Suspenders are released (lost) at a fence.
+type Suspender interface {
+	// Suspend is called when the node fenced itself, after p's
+	// subscription was dropped: stop timers and KV writes of p, keep its
+	// state and running media.
+	Suspend(p int)
+	// Resume is called when the node, trusted again under a new
+	// incarnation, found p's lease untouched and renewed it: go on as
+	// before. If the lease was taken meanwhile (or could not be renewed),
+	// Release(ctx, p, true) is called instead.
+	Resume(p int)
+}
+
 // BaseRole owns partitions for a role whose call logic is not running in
 // this build: it keeps no state, answers no commands (501) and ignores
 // messages. Real roles embed it to inherit the no-op parts.

@@ -60,6 +60,7 @@ type App struct {
 
 	srv     *server.Server // embedded nats-server, if any
 	nc      *nats.Conn
+	pub     *events.Publisher // confirms every event this process publishes
 	node    *workers.Node
 	router  *edge.Router
 	sipEdge *edge.SIPEdge
@@ -111,9 +112,12 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 		nats.Name("switchboard "+cfg.NodeID),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
-		// Notice a dead server in seconds, not minutes (nats.go's default
-		// pings every 2 minutes).
-		nats.PingInterval(2*time.Second), nats.MaxPingsOutstanding(2),
+		// Notice a dead or hung server within 2 s (nats.go's default pings
+		// every 2 minutes): after the 4th unanswered ping, 500 ms apart, the
+		// connection is stale and the client moves to another server. A
+		// server that crashes outright is noticed at once (the socket
+		// closes).
+		nats.PingInterval(500*time.Millisecond), nats.MaxPingsOutstanding(3),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if !a.closing.Load() {
 				a.log.Warn("NATS disconnected", "err", err)
@@ -124,6 +128,17 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
+	if a.pub, err = events.NewPublisher(a.nc, 30*time.Second); err != nil {
+		return nil, err
+	}
+	a.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sb_events_confirmed_total", Help: "Events the event stream acknowledged."},
+			func() float64 { return float64(a.pub.Confirmed.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sb_events_retried_total", Help: "Event publications repeated because the stream did not acknowledge them (leader election, reconnect)."},
+			func() float64 { return float64(a.pub.Retried.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sb_events_unconfirmed_total", Help: "Events given up on after 30 s of retries, or sent unconfirmed because the queue was full."},
+			func() float64 { return float64(a.pub.Unconfirmed.Load()) }),
+	)
 
 	var labels []string
 	if mode.Edge {
@@ -397,6 +412,9 @@ func (a *App) close() {
 	}
 	if a.httpLn != nil {
 		_ = a.httpLn.Close()
+	}
+	if a.pub != nil {
+		a.pub.Close(2 * time.Second) // what is queued, unless the stream stays away
 	}
 	if a.nc != nil {
 		_ = a.nc.Drain()

@@ -200,3 +200,72 @@ func mediaSplit(t *testing.T, natsURL, x, y string) {
 		return nil
 	})
 }
+
+// TestEdgeLossKeepsCalls: ten sipp calls to the echo route come in through
+// edge A, a process of its own; NATS, the media role and edge B run in
+// another. kill -9 of edge A: RTP goes straight between sipp and the media
+// worker, so the echo goes on; three seconds later the application hangs
+// the calls up by command and each BYE reaches sipp through edge B (sipp
+// exits 0 only if every call got its BYE and its 200 was taken).
+func TestEdgeLossKeepsCalls(t *testing.T) {
+	needTools(t, "sipp", "sox")
+	const calls = 10
+	core := startProc(t, "up", "--node-id", "core", "--data", t.TempDir(), "--nats-port", "-1", "--http", "127.0.0.1:0",
+		"--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1", "--media-ip", "127.0.0.1",
+		"--rtp-port-min", "37000", "--rtp-port-max", "37199")
+	natsURL := core.logValue(t, "url")
+	edgeA := startProc(t, "edge", "--node-id", "edge-a", "--nats", natsURL, "--http", "127.0.0.1:0",
+		"--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1")
+	sipA := edgeA.logValue(t, "sip")
+	nc := connect(t, natsURL)
+	ce := watchCalls(t, nc)
+
+	dir := sippDir(t, 1, 1000)
+	type result struct {
+		code int
+		out  string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out := sipp(t, dir, 60*time.Second, sipA, "-sf", "uac_wait_bye.xml", "-s", "echo",
+			"-m", itoa(calls), "-l", itoa(calls), "-r", "20",
+			"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", "37300")
+		done <- result{code, out}
+	}()
+	answered := ce.wait(t, typeAnswered, "", calls, 15*time.Second)
+	for _, e := range answered {
+		if inc := ce.of(typeIncoming, e.CallID); len(inc) != 1 || inc[0].Data.(*events.CallIncoming).Edge != "edge-a" {
+			t.Fatalf("call %s did not come in through edge-a: %+v", e.CallID, inc)
+		}
+	}
+	killed := time.Now()
+	_ = edgeA.cmd.Process.Kill()
+	<-edgeA.done
+	// Media needs no edge: give it three seconds, then hang up by command.
+	time.Sleep(3 * time.Second)
+	hungUp := time.Now()
+	for _, e := range answered {
+		if r := cmdReq[events.Reply](t, nc, "hangup", map[string]any{"call_id": e.CallID}); r.Code != 200 {
+			t.Errorf("hangup %s after edge-a died: %+v", e.CallID, r)
+		}
+	}
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("sipp exit %d (a call did not get its BYE through edge B):\n%s", r.code, lastLines(r.out, 40))
+	}
+	for _, e := range answered {
+		cc := ce.wait(t, typeCompleted, e.CallID, 1, 5*time.Second)[0].Data.(*events.CallCompleted)
+		if cc.Status != events.StatusCompleted || cc.HangupBy != events.ByApp {
+			t.Errorf("call %s completed %+v", e.CallID, cc)
+		}
+		stats := ce.wait(t, typeStats, e.CallID, 1, 5*time.Second)
+		st := stats[len(stats)-1].Data.(*events.CallMediaStats)
+		// 50 packets a second from the answer to the hangup, 3 s of which
+		// after the kill: at least 90 % of them each way.
+		want := uint64(hungUp.Sub(e.Time).Seconds() * 50 * 0.9)
+		if !st.Final || st.PacketsReceived < want || st.PacketsSent < want {
+			t.Errorf("call %s: final media_stats %+v: want at least %d packets each way (the echo went on after the edge died)", e.CallID, st, want)
+		}
+	}
+	t.Logf("edge-a killed; %d calls echoed on and were hung up through edge B %v later", calls, time.Since(killed).Round(time.Millisecond))
+}

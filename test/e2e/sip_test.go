@@ -25,8 +25,14 @@ type callEvents struct {
 
 func watchCalls(t *testing.T, nc *nats.Conn) *callEvents {
 	t.Helper()
+	return watchEvents(t, nc, "sb.evt.call.>")
+}
+
+// watchEvents collects the events published on subject (a wildcard).
+func watchEvents(t *testing.T, nc *nats.Conn, subject string) *callEvents {
+	t.Helper()
 	ce := &callEvents{}
-	sub, err := nc.Subscribe("sb.evt.call.>", func(m *nats.Msg) {
+	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
 		e, err := events.Parse(m.Data)
 		if err != nil {
 			t.Errorf("unparsable event on %s: %v", m.Subject, err)

@@ -153,6 +153,10 @@ func (r *Role) after(pt *partition, c *Call, d time.Duration, f func()) {
 		if c.ended || pt.calls[c.ID] != c {
 			return
 		}
+		if pt.suspended {
+			r.after(pt, c, time.Second, f) // not ours to act on until resumed
+			return
+		}
 		f()
 	}))
 }

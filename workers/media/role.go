@@ -238,6 +238,9 @@ type partition struct {
 	calls map[string]*Call
 	idem  *idempotency
 	stop  chan struct{}
+	// suspended: the node fenced itself; the calls' media runs on, but
+	// nothing of the partition is timed or written until Resume.
+	suspended bool
 }
 
 func (r *Role) part(p int) *partition {
@@ -315,7 +318,9 @@ func (r *Role) tick(pt *partition) {
 		case now := <-t.C:
 			pt.mu.Lock()
 			for _, c := range pt.calls {
-				r.checkCall(pt, c, now)
+				if !pt.suspended {
+					r.checkCall(pt, c, now)
+				}
 			}
 			pt.mu.Unlock()
 		}

@@ -1,0 +1,265 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/test/natstest"
+)
+
+var (
+	natsServerOnce sync.Once
+	natsServerBin  string
+	natsServerErr  error
+)
+
+// natsServerBinary builds nats-server from the module switchboard embeds,
+// once per package run: the same server, as a process of its own that a
+// test can kill -9.
+func natsServerBinary(t *testing.T) string {
+	t.Helper()
+	natsServerOnce.Do(func() {
+		natsServerBin = filepath.Join(filepath.Dir(binary), "nats-server")
+		out, err := exec.Command("go", "build", "-o", natsServerBin, "github.com/nats-io/nats-server/v2").CombinedOutput()
+		if err != nil {
+			natsServerErr = fmt.Errorf("build nats-server: %v\n%s", err, out)
+		}
+	})
+	if natsServerErr != nil {
+		t.Fatal(natsServerErr)
+	}
+	return natsServerBin
+}
+
+// natsNode is one nats-server process of a test cluster.
+type natsNode struct {
+	name string
+	url  string
+	cmd  *exec.Cmd
+	out  *syncBuf
+	done chan struct{}
+}
+
+// natsCluster starts three nats-server processes on loopback, routed to
+// each other, JetStream on, and waits until JetStream answers.
+func natsCluster(t *testing.T) []*natsNode {
+	t.Helper()
+	bin := natsServerBinary(t)
+	var ports, cports [3]int
+	for i := range 3 {
+		ports[i], cports[i] = freePort(t), freePort(t)
+	}
+	var routes []string
+	for _, p := range cports {
+		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
+	}
+	var nodes []*natsNode
+	for i := range 3 {
+		dir := t.TempDir()
+		n := &natsNode{name: fmt.Sprintf("n%d", i+1), url: fmt.Sprintf("nats://127.0.0.1:%d", ports[i]), out: &syncBuf{}, done: make(chan struct{})}
+		conf := fmt.Sprintf(`server_name: %s
+listen: 127.0.0.1:%d
+jetstream { store_dir: %q }
+cluster { name: sb, listen: 127.0.0.1:%d, routes: [%s] }
+`, n.name, ports[i], filepath.Join(dir, "js"), cports[i], strings.Join(routes, ", "))
+		path := filepath.Join(dir, "nats.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n.cmd = exec.Command(bin, "-c", path)
+		n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
+		if err := n.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = n.cmd.Wait(); close(n.done) }()
+		t.Cleanup(func() {
+			_ = n.cmd.Process.Kill()
+			<-n.done
+			if t.Failed() {
+				t.Logf("nats-server %s output (last lines):\n%s", n.name, lastLines(n.out.String(), 15))
+			}
+		})
+		nodes = append(nodes, n)
+	}
+	var nc *nats.Conn
+	natstest.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+		var err error
+		nc, err = nats.Connect(clusterURL(nodes))
+		return err
+	})
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	natstest.CheckFor(t, 20*time.Second, 200*time.Millisecond, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := js.AccountInfo(ctx)
+		return err
+	})
+	return nodes
+}
+
+func clusterURL(nodes []*natsNode) string {
+	var urls []string
+	for _, n := range nodes {
+		urls = append(urls, n.url)
+	}
+	return strings.Join(urls, ",")
+}
+
+// TestNATSNodeLoss: three nats-server processes (JetStream, R3), `up`
+// (edge and every role) and a second media worker connected to all three.
+// Twenty sipp echo calls are up when the nats-server leading the lease
+// bucket is killed with -9: the clients reconnect to the others, the calls
+// go on (sipp exits 0, every call ends by its own BYE, the echo kept
+// flowing) and every event the test saw published is in the event stream.
+func TestNATSNodeLoss(t *testing.T) {
+	needTools(t, "sipp", "sox")
+	const calls = 20
+	nodes := natsCluster(t)
+	url := clusterURL(nodes)
+	up := startProc(t, "up", "--node-id", "main", "--nats", url, "--replicas", "3", "--http", "127.0.0.1:0",
+		"--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1", "--media-ip", "127.0.0.1",
+		"--rtp-port-min", "37500", "--rtp-port-max", "37699")
+	sipAddr := up.logValue(t, "sip")
+	startProc(t, "worker", "--node-id", "w2", "--nats", url, "--replicas", "3", "--roles", "media", "--http", "127.0.0.1:0",
+		"--media-ip", "127.0.0.1", "--rtp-port-min", "37700", "--rtp-port-max", "37899")
+	mediaSplit(t, url, "main", "w2")
+
+	nc := connect(t, url)
+	ce := watchCalls(t, nc)
+	var mu sync.Mutex
+	seen := map[string]string{} // event id -> type, as published
+	sub, err := nc.Subscribe(events.EventWildcard, func(m *nats.Msg) {
+		if e, err := events.Parse(m.Data); err == nil {
+			mu.Lock()
+			seen[e.ID] = e.Type
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+
+	dir := sippDir(t, 1, 1000)
+	type result struct {
+		code int
+		out  string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out := sipp(t, dir, 60*time.Second, sipAddr, "-sf", "uac_migrate.xml", "-s", "echo",
+			"-m", itoa(calls), "-l", itoa(calls), "-r", "20",
+			"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", "37950")
+		done <- result{code, out}
+	}()
+	answered := ce.wait(t, typeAnswered, "", calls, 15*time.Second)
+
+	// Kill the server leading the lease bucket's stream: the worst one to
+	// lose (every heartbeat and lease write waits for a new leader).
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	st, err := js.Stream(ctx, "KV_"+events.BucketOwners)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := st.CachedInfo()
+	if info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
+		t.Fatalf("lease bucket is not R3: %+v", info.Cluster)
+	}
+	var victim *natsNode
+	for _, n := range nodes {
+		if n.name == info.Cluster.Leader {
+			victim = n
+		}
+	}
+	if victim == nil {
+		t.Fatalf("leader %q of the lease bucket is not one of ours", info.Cluster.Leader)
+	}
+	killed := time.Now()
+	_ = victim.cmd.Process.Kill()
+	<-victim.done
+	t.Logf("killed nats-server %s (leader of KV_%s) %v after the last call was answered", victim.name, events.BucketOwners, killed.Sub(answered[len(answered)-1].Time).Round(time.Millisecond))
+
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("sipp exit %d (a call failed):\n%s", r.code, lastLines(r.out, 40))
+	}
+	for _, e := range answered {
+		cc := ce.wait(t, typeCompleted, e.CallID, 1, 10*time.Second)[0]
+		c := cc.Data.(*events.CallCompleted)
+		if c.Status != events.StatusCompleted || c.HangupBy != events.ByRemote {
+			t.Errorf("call %s completed %+v: want a normal end by sipp's BYE", e.CallID, c)
+		}
+		stats := ce.of(typeStats, e.CallID)
+		if len(stats) == 0 {
+			t.Errorf("call %s: no media_stats", e.CallID)
+			continue
+		}
+		s := stats[len(stats)-1].Data.(*events.CallMediaStats)
+		want := uint64(cc.Time.Sub(e.Time).Seconds() * 50 * 0.8)
+		if !s.Final || s.PacketsReceived < want || s.PacketsSent < want {
+			t.Errorf("call %s: final media_stats %+v: want at least %d packets each way", e.CallID, s, want)
+		}
+	}
+	if m := ce.of(typeMigrated, ""); len(m) > 0 {
+		t.Logf("%d calls were moved (a node fenced itself while JetStream elected a new leader)", len(m))
+	}
+
+	// Every event seen on the wire is in the stream.
+	mu.Lock()
+	want := len(seen)
+	mu.Unlock()
+	stored := map[string]bool{}
+	natstest.CheckFor(t, 10*time.Second, 500*time.Millisecond, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		defer cancel()
+		cons, err := js.OrderedConsumer(ctx, events.EventStream, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			return err
+		}
+		clear(stored)
+		for {
+			batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
+			if err != nil {
+				return err
+			}
+			n := 0
+			for m := range batch.Messages() {
+				stored[m.Headers().Get(nats.MsgIdHdr)] = true
+				n++
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if len(stored) < want {
+			return fmt.Errorf("%d events in the stream, %d seen", len(stored), want)
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	var missing []string
+	for id, typ := range seen {
+		if !stored[id] {
+			missing = append(missing, typ)
+		}
+	}
+	t.Logf("%d events published during the test, %d of them in %s", want, want-len(missing), events.EventStream)
+	if len(missing) > 0 {
+		t.Errorf("%d events are not in %s: %v", len(missing), events.EventStream, missing)
+	}
+}
