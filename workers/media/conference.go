@@ -210,6 +210,13 @@ func (r *Role) join(pt *partition, c *Call) {
 		if c.Conference != "" {
 			return // attached all the same (a reply lost)
 		}
+		if pt.suspended {
+			// The node fenced itself: the conference role could not
+			// reach the call, and the partition is not ours to act on.
+			// Ask again once it is (after waits for Resume).
+			r.after(pt, c, joinRetry, func() { r.join(pt, c) })
+			return
+		}
 		r.log.Info("conference not joined; hanging up", "call_id", c.ID, "conference", room, "why", why)
 		r.hangupBecause(pt, c, events.ByPlatform, "conference "+room+" not joined: "+why)
 	})
