@@ -66,6 +66,22 @@ func newAudioFormat(c sdp.Codec, opusCfg codec.OpusConfig) (*audioFormat, error)
 	return f, nil
 }
 
+// newDecoder returns a decoder of a codec kind: G.711 to 8 kHz (its only
+// rate), Opus to rate (8, 16 or 48 kHz, which libopus decodes to natively).
+func newDecoder(kind int, rate int) (codec.Decoder, error) {
+	switch kind {
+	case kindPCMU:
+		return codec.NewPCMUDecoder(), nil
+	case kindPCMA:
+		return codec.NewPCMADecoder(), nil
+	}
+	d, err := codec.NewOpusDecoder(rate)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // samples is the RTP timestamp step of a payload of this format: one byte
 // a sample for G.711; for Opus, the packet's duration on the 48 kHz clock
 // that RFC 7587 §4.1 fixes whatever the codec's internal rate.

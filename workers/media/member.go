@@ -209,24 +209,15 @@ const maxQueued = codec.MaxPacketMS/frameMS + 1
 // G.711 decodes at 8 kHz and is resampled.
 func (m *member) newSink(c *Call, in *audioFormat) (*memberSink, error) {
 	s := &memberSink{m: m, c: c, acc: make([]int16, m.rate*frameMS/1000), dis: true}
-	switch in.kind {
-	case kindPCMU:
-		s.dec = codec.NewPCMUDecoder()
-	case kindPCMA:
-		s.dec = codec.NewPCMADecoder()
-	default:
-		d, err := codec.NewOpusDecoder(m.rate)
-		if err != nil {
-			return nil, err
-		}
-		s.dec = d
+	var err error
+	if s.dec, err = newDecoder(in.kind, m.rate); err != nil {
+		return nil, err
 	}
 	if r := s.dec.SampleRate(); r != m.rate {
-		rs, err := resample.New(r, m.rate)
-		if err != nil {
+		if s.rs, err = resample.New(r, m.rate); err != nil {
 			return nil, err
 		}
-		s.rs, s.up = rs, make([]int16, rs.MaxOutLen(codec.MaxPacketSamples(r)))
+		s.up = make([]int16, s.rs.MaxOutLen(codec.MaxPacketSamples(r)))
 	}
 	// The stream's clock starts with the membership: a new leg (a codec
 	// change) carries on from where the time is now.

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-voip/switchboard/edge"
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/test/natstest"
+	"github.com/switchboard-voip/switchboard/test/peers"
 	"github.com/switchboard-voip/switchboard/workers"
 	"github.com/switchboard-voip/switchboard/workers/conference/frame"
 	"github.com/switchboard-voip/switchboard/workers/ring"
@@ -357,19 +358,6 @@ func pcmOf(hs []heard) []int16 {
 
 // ---- sipp, the phone ----
 
-// needTools skips (or in CI fails) a test whose peers are not installed.
-func needTools(t *testing.T, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not installed; test/install-peers.sh installs it", tool)
-			}
-			t.Skipf("%s is not installed (run test/install-peers.sh)", tool)
-		}
-	}
-}
-
 // phoneOpts describe a sipp phone's call.
 type phoneOpts struct {
 	user  string // dialed: echo, conf-<room>, ...
@@ -399,7 +387,7 @@ type phone struct {
 func (rg *rig) startPhone(o phoneOpts) *phone {
 	t := rg.t
 	t.Helper()
-	needTools(t, "sipp", "sox")
+	peers.NeedTools(t, "sipp", "sox")
 	dir := t.TempDir()
 	if o.codec == "" {
 		o.codec = "PCMU"
@@ -526,6 +514,21 @@ func scenario(o phoneOpts) string {
       Max-Forwards: 70
 `
 	}
+	// ok answers the request received last.
+	ok := func(rest string) string {
+		return `  <send><![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      ` + rest + `
+
+    ]]></send>
+`
+	}
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
@@ -566,22 +569,11 @@ func scenario(o phoneOpts) string {
 	}
 	for i := range o.reinvite {
 		b.WriteString(`  <recv request="INVITE" timeout="30000"/>
-  <send><![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: sip:sipp@[local_ip]:[local_port]
+` + ok(`Contact: sip:sipp@[local_ip]:[local_port]
       Content-Type: application/sdp
       Content-Length: [len]
 
-      ` + strings.Replace(sdp, "2353687637", strconv.Itoa(2353687638+i), 1) + `
-
-    ]]></send>
-  <recv request="ACK"/>
+      `+strings.Replace(sdp, "2353687637", strconv.Itoa(2353687638+i), 1)) + `  <recv request="ACK"/>
 `)
 	}
 	if o.byeAfter > 0 {
@@ -597,18 +589,7 @@ func scenario(o phoneOpts) string {
 		return b.String()
 	}
 	b.WriteString(`  <recv request="BYE" timeout="60000"/>
-  <send><![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]></send>
-</scenario>
+` + ok("Content-Length: 0") + `</scenario>
 `)
 	return b.String()
 }
