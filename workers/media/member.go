@@ -36,7 +36,6 @@ const frameMS = 20
 // for the atomics and the out path's state, which the subscription's
 // goroutine alone uses.
 type member struct {
-	conf    string
 	rate    int    // of the PCM frames the mixer wants
 	subject string // ConferenceInSubject
 	start   time.Time
@@ -73,7 +72,7 @@ func newConfCounters(v *prometheus.CounterVec) *confCounters {
 // mixer sends it goes to its RTP session. Under the partition lock.
 func (r *Role) startMember(c *Call) error {
 	m := &member{
-		conf: c.Conference, rate: c.ConferenceRate, subject: events.ConferenceInSubject(c.Conference, c.ID),
+		rate: c.ConferenceRate, subject: events.ConferenceInSubject(c.Conference, c.ID),
 		start: time.Now(), nc: r.nc, met: r.met.conf,
 	}
 	m.rx.PCM = make([]int16, 0, frame.MaxDuration.Milliseconds()*48) // PCM is refused, but parsed first
@@ -267,7 +266,7 @@ func (s *memberSink) skip(samples int) {
 // queue makes the frame in acc, due at due.
 func (s *memberSink) queue(due time.Time) {
 	if s.qn == len(s.q) {
-		s.publish() // cannot happen with packets of at most 120 ms
+		s.publish() // a backlog (the shard played several packets in one tick): the oldest goes now
 	}
 	f := &s.f
 	f.Codec, f.Rate, f.Samples, f.PCM = frame.PCM, s.m.rate, len(s.acc), s.acc
