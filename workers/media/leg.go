@@ -125,7 +125,9 @@ func (l *leg) period() time.Duration {
 // more than a frame period after they were due.
 func (l *leg) run(now time.Time, p *playout) (late int) {
 	late = l.catchUp(now, p)
-	l.out.flush(now)
+	if !l.detached.Load() {
+		l.out.flush(now) // a detached leg's frames are dropped with it
+	}
 	return late
 }
 
