@@ -162,13 +162,14 @@ func codecOf(c *Call) string {
 	return c.Codec
 }
 
-// roomOf returns the room a Request-URI user dials (conf-<room>): the
-// prefix compared ignoring case, the room as dialed.
-func (r *Role) roomOf(user string) (string, bool) {
-	if len(user) < len(r.cfg.ConferencePrefix) || !strings.EqualFold(user[:len(r.cfg.ConferencePrefix)], r.cfg.ConferencePrefix) {
-		return "", false
+// roomOf returns the room a Request-URI user dials (conf-<room>, the
+// prefix compared ignoring case): the rest as dialed, "" if none.
+func (r *Role) roomOf(user string) string {
+	prefix := r.cfg.ConferencePrefix
+	if len(user) < len(prefix) || !strings.EqualFold(user[:len(prefix)], prefix) {
+		return ""
 	}
-	return user[len(r.cfg.ConferencePrefix):], true
+	return user[len(prefix):]
 }
 
 // join asks the conference role to join c, answered on the conf-<room>

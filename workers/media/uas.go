@@ -193,7 +193,7 @@ func (r *Role) onInvite(pt *partition, req *sip.Request, in inbound) {
 		r.answer(pt, c)
 		c.forward.Store(c)
 	case "conference":
-		room, _ := r.roomOf(req.Recipient.User)
+		room := r.roomOf(req.Recipient.User)
 		if !events.ValidConference(room) {
 			r.respond(in, r.response(c, req, sip.StatusNotFound, "Not Found", nil))
 			r.end(pt, c, events.StatusFailed, 404, "no conference room "+strconv.Quote(room), events.ByPlatform)
