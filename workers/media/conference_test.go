@@ -558,7 +558,7 @@ type mixerOut struct {
 	bytes []byte
 }
 
-func newMixerOut(t *testing.T, kind frame.Codec, rate int, hz, amp float64) *mixerOut {
+func newMixerOut(t testing.TB, kind frame.Codec, rate int, hz, amp float64) *mixerOut {
 	t.Helper()
 	m := &mixerOut{kind: kind, rate: rate, hz: hz, amp: amp, dbfs: 20 * math.Log10(amp/math.Sqrt2/32768),
 		pcm: make([]int16, rate/50), bytes: make([]byte, codec.MaxPayload)}

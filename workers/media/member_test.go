@@ -12,9 +12,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/pion/rtp"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/switchboard-voip/switchboard/test/audio"
 	"github.com/switchboard-voip/switchboard/test/natstest"
+	"github.com/switchboard-voip/switchboard/workers/conference/frame"
 	"github.com/switchboard-voip/switchboard/workers/media/codec"
 	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
 	"github.com/switchboard-voip/switchboard/workers/media/sdp"
@@ -263,4 +265,41 @@ func BenchmarkMemberLeg(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzMemberOut: whatever arrives on a member's out-subject, the frame
+// is counted once (sent, dropped, bad or wrong codec) and nothing panics.
+func FuzzMemberOut(f *testing.F) {
+	srv := natstest.Run(f)
+	nc := natstest.Connect(f, srv)
+	call, _ := memberCall(f, nc, opus, "fuzz", 48000, false)
+	m := call.member.Load()
+	for _, kind := range []frame.Codec{frame.PCMU, frame.PCMA, frame.Opus} {
+		rate := 8000
+		if kind == frame.Opus {
+			rate = 48000
+		}
+		out := newMixerOut(f, kind, rate, 440, 8000)
+		f.Add(out.next())
+	}
+	pcm, _ := (&frame.Frame{Codec: frame.PCM, Rate: 16000, Samples: 4, PCM: []int16{1, 2, 3, 4}}).MarshalBinary()
+	f.Add(pcm)
+	f.Add([]byte{})
+	f.Add([]byte{1, 3, 0, 0, 0xbb, 0x80, 0, 0})
+	total := func() float64 {
+		var n float64
+		for _, c := range []prometheus.Counter{m.met.outSent, m.met.outDropped, m.met.outBad, m.met.outWrongKind} {
+			var pb dto.Metric
+			_ = c.Write(&pb)
+			n += pb.GetCounter().GetValue()
+		}
+		return n
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		before := total()
+		m.onOut(call, data)
+		if after := total(); after != before+1 {
+			t.Fatalf("%x counted %v times", data, after-before)
+		}
+	})
 }
