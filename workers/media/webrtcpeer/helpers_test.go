@@ -40,11 +40,11 @@ type offerer struct {
 	pc     *webrtc.PeerConnection
 	sender *webrtc.RTPSender
 	out    *sendStream
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	got  []rtp.Packet // copies
-	conn chan struct{}
-	once sync.Once
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	got    []rtp.Packet // copies
+	conn   chan struct{}
+	once   sync.Once
 }
 
 // opusCodec and friends are what a browser offers, with Chrome's numbers.
