@@ -3,17 +3,21 @@ package webrtcpeer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
@@ -45,6 +49,10 @@ type offerer struct {
 	got    []rtp.Packet // copies
 	conn   chan struct{}
 	once   sync.Once
+	// countOnly makes the offerer count packets instead of keeping them
+	// (set before connecting); count is the number received.
+	countOnly bool
+	count     atomic.Uint64
 }
 
 // opusCodec and friends are what a browser offers, with Chrome's numbers.
@@ -80,7 +88,26 @@ func newOfferer(t testing.TB, codecs ...webrtc.RTPCodecParameters) *offerer {
 			t.Fatal(err)
 		}
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(loopbackSettings()))
+	// The same interceptors as an Engine's, so that both ends cost the
+	// same in the benchmark and RTCP reports flow both ways.
+	reg := &interceptor.Registry{}
+	st, err := stats.NewInterceptor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, err := report.NewSenderInterceptor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Add(st)
+	reg.Add(rr)
+	reg.Add(sr)
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(loopbackSettings()),
+		webrtc.WithInterceptorRegistry(reg))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +132,15 @@ func newOfferer(t testing.TB, codecs ...webrtc.RTPCodecParameters) *offerer {
 		// round-trip time.
 		o.wg.Go(func() { drainRTCP(r.Read) })
 		o.wg.Go(func() { drainRTCP(o.sender.Read) })
+		if o.countOnly {
+			buf := make([]byte, receiveMTU)
+			for {
+				if n, _, err := tr.Read(buf); err != nil && n == 0 {
+					return
+				}
+				o.count.Add(1)
+			}
+		}
 		for {
 			p, _, err := tr.ReadRTP()
 			if err != nil && p == nil {
@@ -136,37 +172,62 @@ func drainRTCP(read func([]byte) (int, interceptor.Attributes, error)) {
 // offer makes the offer with every candidate in it.
 func (o *offerer) offer(t testing.TB) []byte {
 	t.Helper()
-	desc, err := o.pc.CreateOffer(nil)
+	b, err := o.makeOffer()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+func (o *offerer) makeOffer() ([]byte, error) {
+	desc, err := o.pc.CreateOffer(nil)
+	if err != nil {
+		return nil, err
+	}
 	done := webrtc.GatheringCompletePromise(o.pc)
 	if err := o.pc.SetLocalDescription(desc); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	<-done
-	return []byte(o.pc.LocalDescription().SDP)
+	return []byte(o.pc.LocalDescription().SDP), nil
 }
 
 // connect runs offer/answer between o and leg and waits until both are
 // connected.
 func connect(t testing.TB, o *offerer, leg *Leg) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	answer, err := leg.Answer(ctx, o.offer(t))
-	if err != nil {
+	if err := o.connect(leg, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// connect is connect for any goroutine.
+func (o *offerer) connect(leg *Leg, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	offer, err := o.makeOffer()
+	if err != nil {
+		return err
+	}
+	answer, err := leg.Answer(ctx, offer)
+	if err != nil {
+		return err
+	}
 	if err := o.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	select {
 	case <-o.conn:
 	case <-ctx.Done():
-		t.Fatal("offerer did not connect")
+		return errors.New("offerer did not connect")
 	}
-	waitFor(t, 5*time.Second, func() bool { return leg.State() == StateConnected })
+	for leg.State() != StateConnected {
+		if ctx.Err() != nil {
+			return fmt.Errorf("leg %s", leg.State())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
 }
 
 // received returns copies of the packets the offerer got so far.
