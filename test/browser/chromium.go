@@ -18,7 +18,7 @@ func NeedTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			need(t, tool+" (Debian package; test/install-peers.sh installs it)")
+			need(t, tool)
 		}
 	}
 }

@@ -36,6 +36,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -94,7 +95,11 @@ func InLoopbackNetns(t *testing.T) bool {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
+	// Pdeathsig follows the thread that forked, not the process: keep
+	// that thread for this goroutine until the child is done.
+	runtime.LockOSThread()
 	err := cmd.Run()
+	runtime.UnlockOSThread()
 	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) {
 		need(t, fmt.Sprintf("a network namespace (clone CLONE_NEWNET needs root): %v", err))
 		return false
@@ -166,7 +171,7 @@ func need(t *testing.T, what string) {
 	if os.Getenv("CI") != "" {
 		t.Fatalf("missing %s; CI must have it (test/install-peers.sh)", what)
 	}
-	t.Skipf("missing %s", what)
+	t.Skipf("missing %s (test/install-peers.sh installs what the tests need)", what)
 }
 
 func indent(s string) string {

@@ -56,6 +56,12 @@ type Config struct {
 	// should honour the offerer's preference). telephone-event (RFC 4733)
 	// is always accepted, at 8000 and 48000 Hz.
 	Codecs []string
+	// DisconnectedTimeout, FailedTimeout and KeepaliveInterval are ICE's
+	// consent timers (RFC 7675): a leg that hears nothing from the browser
+	// for DisconnectedTimeout reports StateDisconnected, and StateFailed
+	// FailedTimeout later; KeepaliveInterval is how often consent is
+	// checked when no media flows. Zero means pion's 5 s, 25 s and 2 s.
+	DisconnectedTimeout, FailedTimeout, KeepaliveInterval time.Duration
 	// GatherTimeout bounds ICE gathering in Answer; zero means
 	// DefaultGatherTimeout.
 	GatherTimeout time.Duration
@@ -83,8 +89,17 @@ type ICEServer struct {
 
 // fill checks the config and fills the defaults.
 func (c *Config) fill() error {
-	if c.GatherTimeout < 0 || c.MaxOfferSize < 0 {
-		return fmt.Errorf("%w: negative GatherTimeout or MaxOfferSize", ErrConfig)
+	if c.GatherTimeout < 0 || c.MaxOfferSize < 0 || c.DisconnectedTimeout < 0 || c.FailedTimeout < 0 || c.KeepaliveInterval < 0 {
+		return fmt.Errorf("%w: negative timeout or size", ErrConfig)
+	}
+	if c.DisconnectedTimeout == 0 {
+		c.DisconnectedTimeout = 5 * time.Second
+	}
+	if c.FailedTimeout == 0 {
+		c.FailedTimeout = 25 * time.Second
+	}
+	if c.KeepaliveInterval == 0 {
+		c.KeepaliveInterval = 2 * time.Second
 	}
 	if c.GatherTimeout == 0 {
 		c.GatherTimeout = DefaultGatherTimeout

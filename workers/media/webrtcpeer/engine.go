@@ -1,6 +1,8 @@
 package webrtcpeer
 
 import (
+	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -82,7 +84,7 @@ func New(cfg Config) (*Engine, error) {
 	reg.Add(rr)
 	reg.Add(sr)
 
-	se := webrtc.SettingEngine{LoggerFactory: quietLogger{}}
+	se := webrtc.SettingEngine{LoggerFactory: pionLogger{cfg.Log}}
 	se.SetIPFilter(func(ip net.IP) bool {
 		a, ok := netip.AddrFromSlice(ip)
 		return ok && cfg.allowsIP(a)
@@ -91,6 +93,7 @@ func New(cfg Config) (*Engine, error) {
 		se.SetInterfaceFilter(func(name string) bool { return slices.Contains(cfg.Interfaces, name) })
 	}
 	se.SetIncludeLoopbackCandidate(cfg.wantsLoopback())
+	se.SetICETimeouts(cfg.DisconnectedTimeout, cfg.FailedTimeout, cfg.KeepaliveInterval)
 	// Remote mDNS candidates (a browser hiding its LAN address) cannot be
 	// resolved from a server anyway, and resolving them means multicast
 	// traffic on every interface; the browser's checks reach us and ICE
@@ -142,21 +145,38 @@ func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, stats.Getter, erro
 	return pc, e.lastGetter, nil
 }
 
-// quietLogger silences pion: it would otherwise print warnings to stderr
-// on its own (unknown payload types, closed connections).
-type quietLogger struct{}
+// pionLogger hands pion's warnings and errors to the engine's logger at
+// debug level, tagged with pion's scope (ice, dtls, pc...): pion would
+// otherwise print to stderr on its own, and most of what it says (an
+// unknown payload type, a read on a closed connection) is routine.
+type pionLogger struct{ log *slog.Logger }
 
-func (quietLogger) NewLogger(string) logging.LeveledLogger { return quietLevel{} }
+func (p pionLogger) NewLogger(scope string) logging.LeveledLogger {
+	if p.log == nil {
+		return pionLevel{}
+	}
+	return pionLevel{p.log.With("pion", scope)}
+}
 
-type quietLevel struct{}
+type pionLevel struct{ log *slog.Logger }
 
-func (quietLevel) Trace(string)          {}
-func (quietLevel) Tracef(string, ...any) {}
-func (quietLevel) Debug(string)          {}
-func (quietLevel) Debugf(string, ...any) {}
-func (quietLevel) Info(string)           {}
-func (quietLevel) Infof(string, ...any)  {}
-func (quietLevel) Warn(string)           {}
-func (quietLevel) Warnf(string, ...any)  {}
-func (quietLevel) Error(string)          {}
-func (quietLevel) Errorf(string, ...any) {}
+func (pionLevel) Trace(string)          {}
+func (pionLevel) Tracef(string, ...any) {}
+func (pionLevel) Debug(string)          {}
+func (pionLevel) Debugf(string, ...any) {}
+func (pionLevel) Info(string)           {}
+func (pionLevel) Infof(string, ...any)  {}
+func (l pionLevel) Warn(msg string)     { l.debug(msg) }
+func (l pionLevel) Warnf(format string, args ...any) {
+	l.debug(fmt.Sprintf(format, args...))
+}
+func (l pionLevel) Error(msg string) { l.debug(msg) }
+func (l pionLevel) Errorf(format string, args ...any) {
+	l.debug(fmt.Sprintf(format, args...))
+}
+
+func (l pionLevel) debug(msg string) {
+	if l.log != nil {
+		l.log.Debug(msg)
+	}
+}

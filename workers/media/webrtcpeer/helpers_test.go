@@ -71,7 +71,7 @@ var (
 
 // loopbackSettings restricts a pion API to 127.0.0.1 (see PEERS.md).
 func loopbackSettings() webrtc.SettingEngine {
-	se := webrtc.SettingEngine{LoggerFactory: quietLogger{}}
+	se := webrtc.SettingEngine{LoggerFactory: pionLogger{}}
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -81,6 +81,50 @@ func loopbackSettings() webrtc.SettingEngine {
 
 // newOfferer makes the far end; the first codec is the one it sends.
 func newOfferer(t testing.TB, codecs ...webrtc.RTPCodecParameters) *offerer {
+	t.Helper()
+	return newOffererWith(t, loopbackSettings(), codecs...)
+}
+
+// blackhole is a socket that can be made to drop everything both ways, as
+// if the far end's machine vanished without a word.
+type blackhole struct {
+	net.PacketConn
+	dead atomic.Bool
+}
+
+func (b *blackhole) WriteTo(p []byte, a net.Addr) (int, error) {
+	if b.dead.Load() {
+		return len(p), nil
+	}
+	return b.PacketConn.WriteTo(p, a)
+}
+
+func (b *blackhole) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, a, err := b.PacketConn.ReadFrom(p)
+		if err != nil || !b.dead.Load() {
+			return n, a, err
+		}
+	}
+}
+
+// newMortalOfferer is an offerer whose ICE runs on one blackhole socket.
+func newMortalOfferer(t testing.TB, codecs ...webrtc.RTPCodecParameters) (*offerer, *blackhole) {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bh := &blackhole{PacketConn: conn}
+	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: bh})
+	t.Cleanup(func() { _ = mux.Close() }) // after the offerer's cleanup
+	se := loopbackSettings()
+	se.SetICEUDPMux(mux)
+	return newOffererWith(t, se, codecs...), bh
+}
+
+// newOffererWith makes the far end with the given settings.
+func newOffererWith(t testing.TB, se webrtc.SettingEngine, codecs ...webrtc.RTPCodecParameters) *offerer {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	for _, c := range codecs {
@@ -106,7 +150,7 @@ func newOfferer(t testing.TB, codecs ...webrtc.RTPCodecParameters) *offerer {
 	reg.Add(st)
 	reg.Add(rr)
 	reg.Add(sr)
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(loopbackSettings()),
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se),
 		webrtc.WithInterceptorRegistry(reg))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {

@@ -22,7 +22,9 @@ type State int
 
 // The states a leg goes through. Connected may go to Disconnected and back
 // (consent freshness lost for a few seconds, RFC 7675), Disconnected to
-// Failed; Closed is reported once, by Close.
+// Failed. Closed is reported exactly once: when the remote closes the
+// connection (DTLS close_notify, RFC 5246 §7.2.1: the browser's pc.close()
+// or a closed tab), which is a hangup from the far end, or else by Close.
 const (
 	StateNew State = iota
 	StateConnecting
@@ -101,6 +103,7 @@ type Leg struct {
 	reading   bool // a receive goroutine was started
 	statsGet  stats.Getter
 
+	closedSaid   atomic.Bool // StateClosed was reported
 	neg          atomic.Pointer[Negotiation]
 	remoteSSRC   atomic.Uint32
 	lastActivity atomic.Int64 // unix nanoseconds
@@ -254,7 +257,7 @@ func (l *Leg) State() State {
 	pc, closed := l.pc, l.closed
 	l.mu.Unlock()
 	switch {
-	case closed:
+	case closed, l.closedSaid.Load():
 		return StateClosed
 	case pc == nil:
 		return StateNew
@@ -287,8 +290,8 @@ func (l *Leg) Close() error {
 		err = pc.GracefulClose()
 	}
 	l.wg.Wait()
-	if pc != nil && l.onState != nil {
-		l.onState(StateClosed)
+	if pc != nil {
+		l.sayClosed()
 	}
 	return err
 }
@@ -319,14 +322,25 @@ func (l *Leg) stateLoop() {
 			continue
 		}
 		st := mapState(pc.ConnectionState())
-		if st == last || st == StateClosed { // Close reports closed itself
+		if st == last {
 			continue
 		}
 		last = st
 		l.log.Debug("webrtc leg state", "state", st.String())
+		if st == StateClosed {
+			l.sayClosed() // the remote hung up, or Close is under way
+			continue
+		}
 		if l.onState != nil {
 			l.onState(st)
 		}
+	}
+}
+
+// sayClosed reports StateClosed, once.
+func (l *Leg) sayClosed() {
+	if l.closedSaid.CompareAndSwap(false, true) && l.onState != nil {
+		l.onState(StateClosed)
 	}
 }
 

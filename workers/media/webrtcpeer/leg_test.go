@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -333,5 +334,76 @@ func TestAnswerTwice(t *testing.T) {
 	}
 	if _, err := leg.Answer(context.Background(), offer); !errors.Is(err, ErrState) {
 		t.Errorf("second answer: %v", err)
+	}
+}
+
+// stateLog records what OnState reports.
+type stateLog struct {
+	mu     sync.Mutex
+	states []State
+}
+
+func (s *stateLog) on(st State) {
+	s.mu.Lock()
+	s.states = append(s.states, st)
+	s.mu.Unlock()
+}
+
+func (s *stateLog) get() []State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]State(nil), s.states...)
+}
+
+func (s *stateLog) has(want State) bool { return containsState(s.get(), want) }
+
+// TestRemoteClose checks that the far end closing the connection (DTLS
+// close_notify, as a browser's pc.close() sends) is reported as
+// StateClosed at once, and only once when the owner then closes the leg.
+func TestRemoteClose(t *testing.T) {
+	leak.Check(t)
+	e := newEngine(t)
+	var states stateLog
+	leg := e.NewLeg(LegConfig{OnState: states.on})
+	defer leg.Close()
+	o := newOfferer(t, opusCodec)
+	connect(t, o, leg)
+	if err := o.pc.GracefulClose(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() bool { return states.has(StateClosed) })
+	if leg.State() != StateClosed {
+		t.Errorf("state %s", leg.State())
+	}
+	if err := leg.Close(); err != nil {
+		t.Error(err)
+	}
+	got := states.get()
+	if got[len(got)-1] != StateClosed || len(got) < 2 || got[len(got)-2] == StateClosed {
+		t.Errorf("states %v: want one closed, last", got)
+	}
+}
+
+// TestPeerVanishes checks that a far end that stops answering without
+// closing (a browser whose machine went away) turns the leg disconnected,
+// then failed, within the configured ICE consent timeouts.
+func TestPeerVanishes(t *testing.T) {
+	leak.Check(t)
+	e, err := New(Config{IPs: []netip.Addr{loopback}, DisconnectedTimeout: 500 * time.Millisecond,
+		FailedTimeout: time.Second, KeepaliveInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states stateLog
+	leg := e.NewLeg(LegConfig{OnState: states.on})
+	defer leg.Close()
+	o, hole := newMortalOfferer(t, opusCodec)
+	connect(t, o, leg)
+	start := time.Now()
+	hole.dead.Store(true)
+	waitFor(t, 10*time.Second, func() bool { return states.has(StateFailed) })
+	t.Logf("failed after %s: %v", time.Since(start).Round(time.Millisecond), states.get())
+	if !states.has(StateDisconnected) {
+		t.Errorf("states %v: no disconnected before failed", states.get())
 	}
 }
