@@ -114,20 +114,12 @@ func benchLegs(b *testing.B, n int, opus bool, window time.Duration) {
 	stop := make(chan struct{})
 	var sent atomic.Uint64
 	pace := func(send func(*benchLeg)) func() {
-		return func() {
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-					for _, bl := range legs {
-						send(bl)
-					}
-				}
+		return every20ms(stop, func() struct{} {
+			for _, bl := range legs {
+				send(bl)
 			}
-		}
+			return struct{}{}
+		})
 	}
 	var pacers sync.WaitGroup
 	pacers.Go(pace(func(bl *benchLeg) {

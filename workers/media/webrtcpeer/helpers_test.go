@@ -331,8 +331,9 @@ func (s *toneSender) frame() error {
 	return s.write(s.out[:n], s.f.Timestamp(len(s.pcm), s.rate), first)
 }
 
-// run returns a loop that sends a frame every 20 ms until stop is closed.
-func (s *toneSender) run(stop <-chan struct{}) func() {
+// every20ms returns a loop that calls f every 20 ms, as the media worker's
+// playout clock does, until stop is closed.
+func every20ms[T any](stop <-chan struct{}, f func() T) func() {
 	return func() {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
@@ -341,7 +342,7 @@ func (s *toneSender) run(stop <-chan struct{}) func() {
 			case <-stop:
 				return
 			case <-tick.C:
-				_ = s.frame()
+				f()
 			}
 		}
 	}

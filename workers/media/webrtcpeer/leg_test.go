@@ -65,17 +65,9 @@ func TestOpusBothWays(t *testing.T) {
 		t.Fatalf("telephone-event %+v", neg.TelephoneEvent)
 	}
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	stopped := sync.OnceFunc(func() { close(stop); wg.Wait() })
-	defer stopped()
-	wg.Go(newToneSender(t, &codec.Opus, 440, o.out.writeSample).run(stop))
-	wg.Go(newToneSender(t, &codec.Opus, 1000, leg.WriteSample).run(stop))
-	time.Sleep(1500 * time.Millisecond)
-	// pion's report interceptors send every second: wait for the receiver
-	// report about our stream that gives the round-trip time.
-	waitFor(t, 5*time.Second, func() bool { return leg.Stats().RTT > 0 })
-	stopped()
+	// pion's report interceptors send every second: go on until the
+	// receiver report about our stream gives the round-trip time.
+	exchangeTones(t, o, leg, &codec.Opus, 1500*time.Millisecond, func() bool { return leg.Stats().RTT > 0 })
 
 	checkTone(t, "leg", in.samples(), 48000, 440)
 	out := newDecoder(t, &codec.Opus, 111)
@@ -126,9 +118,20 @@ func containsState(s []State, want State) bool {
 	return false
 }
 
-// writeSample lets the offerer's stream be driven like a leg.
-func (s *sendStream) writeSample(payload []byte, samples uint32, marker bool) error {
-	return s.write(0, false, payload, samples, marker, 0, false)
+// exchangeTones plays 440 Hz from the offerer and 1 kHz from the leg in
+// format f for d, and then until until holds (if not nil, for at most 5 s).
+func exchangeTones(t *testing.T, o *offerer, leg *Leg, f *codec.Format, d time.Duration, until func() bool) {
+	t.Helper()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	wg.Go(every20ms(stop, newToneSender(t, f, 440, o.out.writeSample).frame))
+	wg.Go(every20ms(stop, newToneSender(t, f, 1000, leg.WriteSample).frame))
+	time.Sleep(d)
+	if until != nil {
+		waitFor(t, 5*time.Second, until)
+	}
 }
 
 // TestPCMUOnly checks that an offer of PCMU alone is answered with PCMU,
@@ -146,14 +149,7 @@ func TestPCMUOnly(t *testing.T) {
 		neg.TelephoneEvent == nil || neg.TelephoneEvent.ClockRate != 8000 {
 		t.Fatalf("negotiated %+v, %+v", neg.Audio, neg.TelephoneEvent)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	stopped := sync.OnceFunc(func() { close(stop); wg.Wait() })
-	defer stopped()
-	wg.Go(newToneSender(t, &codec.PCMU, 440, o.out.writeSample).run(stop))
-	wg.Go(newToneSender(t, &codec.PCMU, 1000, leg.WriteSample).run(stop))
-	time.Sleep(1200 * time.Millisecond)
-	stopped()
+	exchangeTones(t, o, leg, &codec.PCMU, 1200*time.Millisecond, nil)
 	checkTone(t, "leg", in.samples(), 8000, 440)
 	out := newDecoder(t, &codec.PCMU, 0)
 	for _, p := range o.received() {
@@ -213,7 +209,7 @@ func TestTelephoneEvents(t *testing.T) {
 		}
 	}
 	sendEvents(t, o.out.beginEvent, o.out.writeAt, o.out.endEvent, "159#", 110)
-	wg.Go(tone.run(stop))
+	wg.Go(every20ms(stop, tone.frame))
 	// The leg sends "*0" back on its own stream.
 	sendEvents(t, leg.BeginEvent, leg.WriteAt, leg.EndEvent, "*0", 110)
 	time.Sleep(200 * time.Millisecond)
@@ -264,25 +260,6 @@ func sendEvents(t *testing.T, begin func() uint32, writeAt func(uint8, []byte, u
 		}
 	}
 	end(uint32(time.Since(start) * 48000 / time.Second))
-}
-
-func (s *sendStream) beginEvent() uint32 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.inEvent = true
-	return s.ts
-}
-
-func (s *sendStream) writeAt(pt uint8, payload []byte, ts uint32, marker bool) error {
-	return s.write(pt, true, payload, 0, marker, ts, true)
-}
-
-func (s *sendStream) endEvent(samples uint32) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.inEvent = false
-	s.ts += samples
-	s.markNext = true
 }
 
 // TestWriteBeforeConnected checks that writes before DTLS is up advance

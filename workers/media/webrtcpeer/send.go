@@ -103,7 +103,7 @@ func (s *sendStream) close() {
 // (RFC 3551 §4.1). Until the leg is connected the timestamp advances and
 // ErrNotConnected is returned.
 func (l *Leg) WriteSample(payload []byte, samples uint32, marker bool) error {
-	return l.out.write(0, false, payload, samples, marker, 0, false)
+	return l.out.writeSample(payload, samples, marker)
 }
 
 // WriteRTP is WriteSample with an explicit payload type, for packets of
@@ -123,50 +123,66 @@ func (l *Leg) Timestamp() uint32 {
 	return l.out.ts
 }
 
+// writeSample, beginEvent, writeAt, endEvent and skip are the send state
+// machine behind the Leg methods of the same names.
+func (s *sendStream) writeSample(payload []byte, samples uint32, marker bool) error {
+	return s.write(0, false, payload, samples, marker, 0, false)
+}
+
+func (s *sendStream) beginEvent() uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inEvent = true
+	return s.ts
+}
+
+func (s *sendStream) writeAt(pt uint8, payload []byte, ts uint32, marker bool) error {
+	if pt > 127 {
+		return ErrPayloadType
+	}
+	return s.write(pt, true, payload, 0, marker, ts, true)
+}
+
+func (s *sendStream) endEvent(samples uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inEvent = false
+	s.ts += samples
+	s.markNext = true
+}
+
+func (s *sendStream) skip(samples uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.inEvent { // endEvent accounts for the run's time
+		s.ts += samples
+	}
+}
+
 // BeginEvent starts a run of packets that carry their own timestamps
 // (WriteAt), such as the packets of an RFC 4733 event, which all have the
 // event's start timestamp (§2.3.1). Until EndEvent, WriteSample and
 // WriteRTP drop their frames (returning nil) without advancing the
 // timestamp: the event replaces the audio (§2.5.1.1). It returns the
 // timestamp the run starts at.
-func (l *Leg) BeginEvent() uint32 {
-	l.out.mu.Lock()
-	defer l.out.mu.Unlock()
-	l.out.inEvent = true
-	return l.out.ts
-}
+func (l *Leg) BeginEvent() uint32 { return l.out.beginEvent() }
 
 // WriteAt sends one packet of payload type pt with timestamp ts and the
 // next sequence number, leaving the stream's timestamp alone: for the
 // packets of a run begun with BeginEvent.
 func (l *Leg) WriteAt(pt uint8, payload []byte, ts uint32, marker bool) error {
-	if pt > 127 {
-		return ErrPayloadType
-	}
-	return l.out.write(pt, true, payload, 0, marker, ts, true)
+	return l.out.writeAt(pt, payload, ts, marker)
 }
 
 // EndEvent ends the run: the timestamp advances by samples, the run's
 // length in clock units, and the next frame is marked as a talkspurt's
 // first.
-func (l *Leg) EndEvent(samples uint32) {
-	l.out.mu.Lock()
-	defer l.out.mu.Unlock()
-	l.out.inEvent = false
-	l.out.ts += samples
-	l.out.markNext = true
-}
+func (l *Leg) EndEvent(samples uint32) { l.out.endEvent(samples) }
 
 // Skip advances the timestamp by samples without sending (silence, a frame
 // not played), so that the next packet's timestamp tells the gap (RFC 3550
 // §5.1). The caller marks that next packet as a talkspurt's first.
-func (l *Leg) Skip(samples uint32) {
-	l.out.mu.Lock()
-	if !l.out.inEvent { // EndEvent accounts for the run's time
-		l.out.ts += samples
-	}
-	l.out.mu.Unlock()
-}
+func (l *Leg) Skip(samples uint32) { l.out.skip(samples) }
 
 // write builds the header and hands the packet to pion, which runs it
 // through the interceptors (sender reports, stats) and SRTP.
