@@ -93,6 +93,11 @@ func (s *legServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	for _, line := range strings.Split(string(offer), "\r\n") {
+		if strings.HasPrefix(line, "m=") || strings.HasPrefix(line, "a=candidate:") {
+			s.t.Logf("offer: %s", line)
+		}
+	}
 	leg := s.engine.NewLeg(webrtcpeer.LegConfig{OnPacket: s.onPacket})
 	answer, err := leg.Answer(r.Context(), offer)
 	if err != nil {

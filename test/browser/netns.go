@@ -21,10 +21,10 @@
 // By hand, the same is:
 //
 //	go test -c -tags nolibopusfile -race -o /tmp/browser.test ./test/browser
-//	unshare -n sh -c 'ip link set lo up && /tmp/browser.test -test.run TestBrowserLeg -test.v'
+//	cd test/browser
+//	unshare -n sh -c 'ip link set lo up && SWITCHBOARD_TEST_NETNS=TestBrowserLeg /tmp/browser.test -test.run TestBrowserLeg -test.v'
 //
-// with SWITCHBOARD_TEST_NETNS=TestBrowserLeg in the environment so that
-// the test knows it is already inside.
+// where SWITCHBOARD_TEST_NETNS tells the test it is already inside.
 package browser
 
 import (
