@@ -9,8 +9,8 @@ var (
 	ErrConfig = errors.New("webrtcpeer: bad config")
 	// ErrBadOffer is wrapped by Answer when the offer is not an SDP offer
 	// a WebRTC endpoint can read: not SDP at all, too large, or without
-	// the ICE credentials or DTLS fingerprint WebRTC requires (RFC 8829
-	// §5.8). The edge answers 400 Bad Request with the reason.
+	// the ICE credentials or DTLS fingerprint WebRTC requires (RFC 8839,
+	// RFC 8842). The edge answers 400 Bad Request with the reason.
 	ErrBadOffer = errors.New("webrtcpeer: malformed offer")
 	// ErrNotAcceptable is wrapped by Answer when the offer is well formed
 	// but leaves nothing to answer: no audio m-line, no DTLS-SRTP

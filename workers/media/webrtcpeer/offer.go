@@ -74,8 +74,12 @@ func parseOffer(b []byte, maxSize int, codecs []*webrtc.RTPCodecParameters) (*of
 		}
 		return nil, fmt.Errorf("%w: no audio stream (offered: %s)", ErrNotAcceptable, strings.Join(kinds, ", "))
 	}
+	// RFC 5764 §8 and RFC 7850 name DTLS-SRTP's profiles; browsers use
+	// the first (JSEP, RFC 8829).
 	proto := strings.Join(m.MediaName.Protos, "/")
-	if !strings.Contains(proto, "TLS") || !strings.HasSuffix(proto, "SAVPF") && !strings.HasSuffix(proto, "SAVP") {
+	switch strings.ToUpper(proto) {
+	case "UDP/TLS/RTP/SAVPF", "UDP/TLS/RTP/SAVP", "TCP/DTLS/RTP/SAVPF", "TCP/DTLS/RTP/SAVP":
+	default:
 		return nil, fmt.Errorf("%w: audio transport %s; WebRTC needs DTLS-SRTP (UDP/TLS/RTP/SAVPF, RFC 8827)", ErrNotAcceptable, proto)
 	}
 	for _, attr := range []string{"ice-ufrag", "ice-pwd", "fingerprint"} {
