@@ -273,13 +273,15 @@ func TestConferenceTenJoinLeave(t *testing.T) {
 
 // checkNoClicks: in every 20 ms window with signal, the largest second
 // difference stays within what a tone of at most maxHz at the window's peak
-// can make (2-2cos(2 pi maxHz/rate) of the peak), plus 10 % of the peak
-// for G.711's quantization. A click (a step) shows as a second difference
-// as large as the step.
+// can make (2-2cos(2 pi maxHz/rate) of the peak), plus 20 % of the peak
+// for G.711's quantization (up to 9 % at these levels) and the limiter's
+// gain moving within the window. A click (a step) shows as a second
+// difference as large as the step: a member heard from silence without
+// its fade-in gives up to 1.6 of the peak.
 func checkNoClicks(t *testing.T, pcm []int16, rate, maxHz float64) {
 	t.Helper()
 	n := int(rate / 50)
-	bound := 2 - 2*math.Cos(2*math.Pi*maxHz/rate) + 0.1
+	bound := 2 - 2*math.Cos(2*math.Pi*maxHz/rate) + 0.2
 	worst, windows := 0.0, 0
 	for off := 2; off+n <= len(pcm); off += n {
 		peak, d2 := 0.0, 0.0
@@ -346,5 +348,76 @@ func TestConferenceAcrossWorkers(t *testing.T) {
 		sent := audio.RMS(recordedWAV(t, other.phone, "enc").samples)
 		checkTone(t, fmt.Sprintf("%.0f Hz member hears %.0f Hz across workers", m.hz, other.hz),
 			w.samples[from[i]+w.rate/2:], float64(w.rate), other.hz, m.hz, sent)
+	}
+}
+
+// TestConferenceSurvivesMixerKill: four baresip members in a room mixed by
+// one of two conference worker processes (media, the edge and NATS run in
+// a third). kill -9 of the mixer: the other conference worker takes the
+// partition over, rebuilds the room from KV, and the members hear each
+// other again without redialing or re-INVITEs (their audio goes to
+// subjects named by conference and member, not by host).
+func TestConferenceSurvivesMixerKill(t *testing.T) {
+	needTools(t, "baresip")
+	up := startProc(t, "up", "--node-id", "edge", "--roles", "media,dtmf", "--data", t.TempDir(), "--nats-port", "-1",
+		"--http", "127.0.0.1:0", "--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1",
+		"--media-ip", "127.0.0.1", "--rtp-port-min", "49700", "--rtp-port-max", "49799")
+	natsURL, sipAddr := up.logValue(t, "url"), up.logValue(t, "sip")
+	mixers := map[string]*proc{}
+	for _, id := range []string{"c1", "c2"} {
+		mixers[id] = startProc(t, "worker", "--node-id", id, "--nats", natsURL, "--roles", "conference", "--http", "127.0.0.1:0")
+	}
+	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
+		owned := map[string]int{}
+		for _, n := range ctlNodes(t, natsURL) {
+			owned[n.ID] = len(n.Partitions["conference"])
+		}
+		if owned["c1"] == 0 || owned["c2"] == 0 || owned["c1"]+owned["c2"] != 64 {
+			return fmt.Errorf("conference partitions %v", owned)
+		}
+		return nil
+	})
+	nc := connect(t, natsURL)
+	ce := watchCalls(t, nc)
+	cf := watchEvents(t, nc, "sb.evt.conf.>")
+	ms := joinPhones(t, sipAddr, "kill", cf, 49800, []int{300, 500, 700, 900},
+		[]string{"PCMU/8000/1", "PCMU/8000/1", "opus/48000/2", "PCMA/8000/1"})
+	owner := cf.of(typeMemberJoined, ms[0].callID)[0].Node
+	recordFor(t, ms, marks(t, ms), time.Second)
+
+	killed := time.Now()
+	_ = mixers[owner].cmd.Process.Kill()
+	<-mixers[owner].done
+	// The survivor resumes the room: its talking events name it.
+	natstest.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		for _, e := range cf.of(typeTalkingStarted, "") {
+			if e.Node != owner {
+				return nil
+			}
+		}
+		return fmt.Errorf("no talking_started from the new mixer yet")
+	})
+	t.Logf("mixer %s killed; the room is mixed again by the survivor %v later", owner, time.Since(killed).Round(time.Millisecond))
+	after := marks(t, ms)
+	recordFor(t, ms, after, 2500*time.Millisecond)
+	list := cmdReq[events.ConferenceListReply](t, nc, "conference_list", map[string]any{"conference": "kill"})
+	if list.Code != 200 || len(list.Members) != 4 || list.Node == owner {
+		t.Errorf("conference_list after the kill: %+v", list)
+	}
+	if n := len(ce.of(typeCompleted, "")); n != 0 {
+		t.Errorf("%d calls ended during the mixer failover", n)
+	}
+	for _, m := range ms {
+		m.phone.stop(t)
+	}
+	for i, m := range ms {
+		w := recordedWAV(t, m.phone)
+		var others []float64
+		for _, o := range ms {
+			if o != m {
+				others = append(others, o.hz)
+			}
+		}
+		hears(t, fmt.Sprintf("%.0f Hz member after the mixer's kill", m.hz), w.samples[after[i]+w.rate/2:], float64(w.rate), others, []float64{m.hz})
 	}
 }
