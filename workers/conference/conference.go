@@ -117,6 +117,11 @@ func (c *conference) newMember(callID, codecName string, fc frame.Codec, now tim
 	if err != nil {
 		return nil, err
 	}
+	// The detector's noise floor is the quietest frame of the last 2 s:
+	// start it with the silence before the member's audio, or a member
+	// who talks from its first frame would set the floor at its voice and
+	// never be found talking.
+	d.Process(c.zero)
 	enc, err := newEncoder(fc, c.rate, c.r.cfg.Opus)
 	if err != nil {
 		return nil, err
