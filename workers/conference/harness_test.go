@@ -44,7 +44,7 @@ type harness struct {
 	media  []events.MemberAttach
 	// answer replies to a MemberAttach instead of the default (200, the
 	// phone's codec); nil reply: no answer at all.
-	answer func(events.MemberAttach) *events.MemberAttachReply
+	answer   func(events.MemberAttach) *events.MemberAttachReply
 	mediaSub *nats.Subscription
 
 	stop chan struct{}
