@@ -202,27 +202,44 @@ func (c *conference) onFrame(msg *nats.Msg) {
 	}
 }
 
-// tick is one 20 ms step: every member's next frame goes through its VAD
-// and, if it is a speaker, into the mixer; then each listener group's mix
-// is encoded once and sent to its members, and each speaker's own mix is
-// encoded and sent to it.
+// tick is one 20 ms step: mix, then encode and send.
 func (c *conference) tick() {
 	start := time.Now()
-	var mixed, late, missing int
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
 		return
 	}
+	out, n := c.mix()
+	c.send(out)
+	c.mu.Unlock()
+	met := c.r.met
+	met.mixed.Add(float64(n.mixed))
+	if n.late > 0 {
+		met.late.Add(float64(n.late))
+	}
+	if n.missing > 0 {
+		met.missing.Add(float64(n.missing))
+	}
+	met.tick.Observe(time.Since(start).Seconds())
+}
+
+// counts are a tick's frames by result.
+type counts struct{ mixed, late, missing int }
+
+// mix takes every member's next frame through its VAD and, if the member
+// is a speaker, into the mixer, and mixes. Callers hold c.mu.
+func (c *conference) mix() (*mixer.Output, counts) {
+	var n counts
 	c.ticks++
 	gate := c.r.cfg.Gate
 	for _, m := range c.order {
-		pcm, flags, ok, l := m.q.pop()
-		late += l
+		pcm, flags, ok, late := m.q.pop()
+		n.late += late
 		if ok {
-			mixed++
+			n.mixed++
 		} else {
-			missing++
+			n.missing++
 		}
 		if !c.started {
 			continue // waiting for a start_on_enter member: everyone hears silence
@@ -244,17 +261,7 @@ func (c *conference) tick() {
 			_ = c.x.Put(m.token, pcm)
 		}
 	}
-	c.send(c.x.Mix())
-	c.mu.Unlock()
-	met := c.r.met
-	met.mixed.Add(float64(mixed))
-	if late > 0 {
-		met.late.Add(float64(late))
-	}
-	if missing > 0 {
-		met.missing.Add(float64(missing))
-	}
-	met.tick.Observe(time.Since(start).Seconds())
+	return c.x.Mix(), n
 }
 
 // talking publishes the VAD's events of a member.
