@@ -280,6 +280,7 @@ type phone struct {
 
 	mu       sync.Mutex
 	tone     float64 // Hz; 0: silence
+	toneOff  bool    // the last frame sent was silent
 	amp      float64
 	sending  bool
 	sent     int
@@ -292,6 +293,8 @@ type phone struct {
 	lastSeq  uint32
 	lastTS   uint64
 	badOrder int // frames whose seq or timestamp did not follow
+	onsets   []time.Time // when the phone's tone was switched on (its first tone frame published)
+	loud     []time.Time // when out-frames with a level above -40 dBFS arrived
 	sub      *nats.Subscription
 }
 
@@ -339,6 +342,9 @@ func (h *harness) newPhone(conf, call, codecName string, rate int, tone float64)
 		}
 		ph.lastSeq, ph.lastTS = f.Seq, f.Timestamp
 		ph.frames++
+		if f.Level > -40 {
+			ph.loud = append(ph.loud, time.Now())
+		}
 		n, err := ph.dec.Decode(f.Payload, pcm)
 		if err != nil {
 			h.t.Errorf("%s: decode: %v", call, err)
@@ -416,6 +422,10 @@ func (h *harness) clock() {
 				Samples: n, Seq: ph.seq, Timestamp: uint64(ph.sent * n), PCM: pcm}
 			if ph.sent == 0 {
 				f.Flags |= frame.Discontinuity
+			}
+			if ph.tone != 0 && ph.toneOff {
+				ph.toneOff = false
+				ph.onsets = append(ph.onsets, time.Now())
 			}
 			ph.sent++
 			ph.seq++

@@ -629,3 +629,54 @@ func TestCloseStopsEverything(t *testing.T) {
 		t.Errorf("out-frames after Close: %v", err)
 	}
 }
+
+// TestLatency measures how long a sound takes from a member's media
+// worker to another's: the time from the publication of the first frame
+// of a tone to the arrival of the first out-frame whose level shows it,
+// over 10 onsets. It is a frame's wait in the queue for the next tick
+// (0-20 ms, up to 40 when jitter made it keep one) plus two NATS hops.
+func TestLatency(t *testing.T) {
+	leak.Check(t)
+	h, _, _ := newHarness(t, Config{})
+	a := h.newPhone("lat", "a@x", "PCMU/8000", 16000, 0)
+	b := h.newPhone("lat", "b@x", "PCMU/8000", 16000, 0)
+	a.join(nil)
+	b.join(nil)
+	var lat []time.Duration
+	for range 10 {
+		a.mu.Lock()
+		a.tone, a.toneOff = 0, true
+		a.mu.Unlock()
+		natstest.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+			if tail := b.tail(100*time.Millisecond, 0); tail == nil || audio.RMS(tail) > -60 {
+				return fmt.Errorf("b still hears a")
+			}
+			return nil
+		})
+		b.mu.Lock()
+		b.loud = nil
+		b.mu.Unlock()
+		a.mu.Lock()
+		a.tone = 500
+		a.mu.Unlock()
+		var d time.Duration
+		natstest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+			a.mu.Lock()
+			sent, on := !a.toneOff, a.onsets
+			a.mu.Unlock()
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if !sent || len(b.loud) == 0 {
+				return fmt.Errorf("no onset heard yet")
+			}
+			d = b.loud[0].Sub(on[len(on)-1])
+			return nil
+		})
+		lat = append(lat, d)
+	}
+	slices.Sort(lat)
+	t.Logf("latency over %d onsets: min %v, median %v, max %v", len(lat), lat[0], lat[len(lat)/2], lat[len(lat)-1])
+	if lat[len(lat)/2] > 60*time.Millisecond {
+		t.Errorf("median latency %v, want at most 3 frames", lat[len(lat)/2])
+	}
+}
