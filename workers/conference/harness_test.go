@@ -292,7 +292,7 @@ type phone struct {
 	disc     int // frames with Discontinuity
 	lastSeq  uint32
 	lastTS   uint64
-	badOrder int // frames whose seq or timestamp did not follow
+	badOrder int         // frames whose seq or timestamp did not follow
 	onsets   []time.Time // when the phone's tone was switched on (its first tone frame published)
 	loud     []time.Time // when out-frames with a level above -40 dBFS arrived
 	sub      *nats.Subscription
