@@ -358,7 +358,7 @@ func (c *conference) publish(m *member, e *encoder, payload []byte, level int, s
 		return
 	}
 	c.pkt = b
-	_ = c.r.nc.Publish(m.outSubject, b)
+	_ = c.r.out(m.outSubject, b)
 }
 
 // dbfs is the frame's level as a frame header carries it.
