@@ -131,6 +131,9 @@ func (r *Role) join(pt *partition, b []byte) any {
 	}
 
 	att := events.MemberAttach{Op: events.AttachOp, Conference: cmd.Conference, CallID: cmd.CallID, Rate: c.rate}
+	c.mu.Lock()
+	c.hush(events.MemberToken(cmd.CallID), now.Add(r.cfg.AttachTimeout+time.Second))
+	c.mu.Unlock()
 	rep, err := r.request(att)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):

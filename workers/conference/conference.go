@@ -40,13 +40,14 @@ type conference struct {
 	mu      sync.Mutex
 	started bool
 	x       *mixer.Mixer
-	members map[string]*member // by token
-	order   []*member          // in join order
-	shared  [groups]*encoder   // the listeners' encoder of each codec
-	count   [groups]int        // members of each codec
-	in      frame.Frame        // Unmarshal's scratch
-	zero    []int16            // a silent frame
-	pkt     []byte             // an out-frame being marshalled
+	members map[string]*member   // by token
+	order   []*member            // in join order
+	shared  [groups]*encoder     // the listeners' encoder of each codec
+	count   [groups]int          // members of each codec
+	quiet   map[string]time.Time // tokens of calls joining or just gone: their frames are dropped uncounted until then
+	in      frame.Frame          // Unmarshal's scratch
+	zero    []int16              // a silent frame
+	pkt     []byte               // an out-frame being marshalled
 	ticks   uint64
 	stopped bool
 
@@ -62,11 +63,11 @@ func newConference(r *Role, p int, name string, rate int, created time.Time) (*c
 	}
 	return &conference{
 		r: r, p: p, name: name, created: created, rate: rate, x: x,
-		members: map[string]*member{},
-		in:      frame.Frame{PCM: make([]int16, maxInSamples)},
-		zero:    make([]int16, x.FrameSamples()),
-		pkt:     make([]byte, 0, frame.HeaderLen+codec.MaxPayload),
-		quit:    make(chan struct{}), done: make(chan struct{}),
+		members: map[string]*member{}, quiet: map[string]time.Time{},
+		in:   frame.Frame{PCM: make([]int16, maxInSamples)},
+		zero: make([]int16, x.FrameSamples()),
+		pkt:  make([]byte, 0, frame.HeaderLen+codec.MaxPayload),
+		quit: make(chan struct{}), done: make(chan struct{}),
 	}, nil
 }
 
@@ -153,11 +154,28 @@ func (c *conference) remove(m *member) {
 	}
 	_ = c.x.Remove(m.token)
 	delete(c.members, m.token)
+	c.hush(m.token, time.Now().Add(time.Second))
 	c.order = slices.DeleteFunc(c.order, func(o *member) bool { return o == m })
 	if c.count[m.codec]--; c.count[m.codec] == 0 {
 		c.shared[m.codec] = nil // nobody left to share it with
 	}
 	c.r.met.members.Dec()
+}
+
+// hush drops the frames of a call that is not a member, without counting
+// them as errors, until a deadline: a media worker starts publishing when
+// it replies to the attach, before the call is a member, and frames in
+// flight arrive after a leave. Callers hold c.mu.
+func (c *conference) hush(token string, until time.Time) {
+	if len(c.quiet) > 64 { // forget the expired ones now and then
+		now := time.Now()
+		for k, t := range c.quiet {
+			if now.After(t) {
+				delete(c.quiet, k)
+			}
+		}
+	}
+	c.quiet[token] = until
 }
 
 // onFrame takes one frame from a member's media worker.
@@ -172,6 +190,9 @@ func (c *conference) onFrame(msg *nats.Msg) {
 	}
 	m := c.members[tok]
 	if m == nil {
+		if until, ok := c.quiet[tok]; ok && now.Before(until) {
+			return // its media worker started before the join completed, or stops after the leave
+		}
 		met.errors.WithLabelValues(errNotMember).Inc()
 		return
 	}
@@ -298,10 +319,12 @@ func (c *conference) send(out *mixer.Output) {
 				}
 			}
 		}
-		// Keep an Opus group's encoder warm while all its members speak,
-		// so that a member who falls silent joins a continuous stream.
-		if e := c.shared[frame.Opus]; e != nil && !used[frame.Opus] {
-			_, _ = e.encode(out.Everyone)
+		// Keep a group's encoder warm while all its members speak, so
+		// that a member who falls silent joins a continuous stream.
+		for k, e := range c.shared {
+			if e != nil && !used[k] {
+				_, _ = e.encode(out.Everyone)
+			}
 		}
 	}
 	for _, s := range out.Speakers {

@@ -166,6 +166,13 @@ func (h *harness) startMedia() {
 				return
 			}
 		}
+		if a.Op == events.AttachOp && rep.Code == 200 && (a.Rate == 16000 || a.Rate == 48000) {
+			// A media worker starts publishing as it answers: this frame
+			// reaches the mixer before the reply does.
+			f := frame.Frame{Codec: frame.PCM, Level: -127, Rate: a.Rate, Samples: a.Rate / 50, PCM: make([]int16, a.Rate/50)}
+			b, _ := f.MarshalBinary()
+			_ = h.nc.Publish(events.ConferenceInSubject(a.Conference, a.CallID), b)
+		}
 		if m.Reply != "" {
 			b, _ := json.Marshal(rep)
 			_ = m.Respond(b)
@@ -373,17 +380,17 @@ func (h *harness) phone(call string) *phone {
 	return nil
 }
 
-// join makes the phone a member and starts its audio.
+// join starts the phone's audio and makes it a member: like a media
+// worker, which starts publishing as it answers the attach, it sends
+// before the join has completed.
 func (ph *phone) join(extra map[string]any) {
 	ph.h.t.Helper()
 	body := memberOf(ph.conf, ph.call)
 	for k, v := range extra {
 		body[k] = v
 	}
+	ph.setSending(true)
 	ph.h.must("conference_join", body)
-	ph.mu.Lock()
-	ph.sending = true
-	ph.mu.Unlock()
 }
 
 func (ph *phone) setSending(on bool) {

@@ -115,6 +115,9 @@ func TestMixMinus(t *testing.T) {
 	if v := metric(t, reg, "sb_conference_frames_total", frameMixed); v < 100 {
 		t.Errorf("frames mixed: %v", v)
 	}
+	if v := metric(t, reg, "sb_conference_errors_total", errNotMember); v != 0 {
+		t.Errorf("%v frames counted as a non-member's (sent while joining)", v)
+	}
 	if v := metric(t, reg, "sb_conference_members", ""); v != 5 {
 		t.Errorf("members gauge %v", v)
 	}
