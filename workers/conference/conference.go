@@ -20,6 +20,11 @@ import (
 // frame.PCMA, frame.Opus), indexed by the codec.
 const groups = int(frame.Opus) + 1
 
+// restartFrames is how far back (in frames, 1 s) a member's sequence
+// number may jump before it counts as a restarted stream rather than late
+// frames.
+const restartFrames = 50
+
 // maxInSamples holds any frame Unmarshal accepts (120 ms at 48 kHz), so
 // a frame of the wrong size is told apart from a malformed one.
 const maxInSamples = 48000 * 120 / 1000
@@ -92,6 +97,9 @@ func (c *conference) stop() {
 	}
 	c.stopped = true
 	c.mu.Unlock()
+	if c.sub == nil {
+		return // never started
+	}
 	_ = c.sub.Unsubscribe()
 	close(c.quit)
 	<-c.done
@@ -213,8 +221,11 @@ func (c *conference) onFrame(msg *nats.Msg) {
 		return
 	}
 	m.heard = now
-	if m.haveSeq && f.Flags&frame.Discontinuity == 0 && int32(f.Seq-m.lastSeq) <= 0 {
-		met.late.Inc() // older than a frame already queued: never played out of order
+	// Older than a frame already taken: never played out of order. A
+	// jump back of a second or more is a sender that restarted without
+	// saying so (Discontinuity): its stream is taken as new.
+	if d := int32(f.Seq - m.lastSeq); m.haveSeq && f.Flags&frame.Discontinuity == 0 && d <= 0 && d > -restartFrames {
+		met.late.Inc()
 		return
 	}
 	m.lastSeq, m.haveSeq = f.Seq, true

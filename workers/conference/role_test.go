@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/test/audio"
@@ -682,4 +683,86 @@ func TestLatency(t *testing.T) {
 	if lat[len(lat)/2] > 60*time.Millisecond {
 		t.Errorf("median latency %v, want at most 3 frames", lat[len(lat)/2])
 	}
+}
+
+// TestQueue: a member's frames wait at most 2 ticks; a burst pushes the
+// oldest out (dropped), a tick with more than 2 queued drops the extra
+// (late), frames older than one taken are dropped (late), a sequence
+// number jumping back a second or more is a restarted stream, and a tick
+// without a frame counts it missing.
+func TestQueue(t *testing.T) {
+	leak.Check(t)
+	srv := natstest.Run(t)
+	reg := prometheus.NewRegistry()
+	r, err := New(context.Background(), natstest.Connect(t, srv), Config{NodeID: "n1", Partitions: partitions}, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := newConference(r, 0, "q", 16000, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.started = true
+	m, err := c.newMember("a@x", "PCMU/8000", frame.PCMU, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.add(m); err != nil {
+		t.Fatal(err)
+	}
+	subject := events.ConferenceInSubject("q", "a@x")
+	send := func(seq uint32, flags frame.Flags) {
+		pcm := make([]int16, 320)
+		for i := range pcm {
+			pcm[i] = int16(seq)
+		}
+		b, err := (&frame.Frame{Codec: frame.PCM, Flags: flags, Level: -60, Rate: 16000, Samples: 320, Seq: seq, PCM: pcm}).MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.onFrame(&nats.Msg{Subject: subject, Data: b})
+	}
+	frames := func(result string) float64 { return metric(t, reg, "sb_conference_frames_total", result) }
+	pop := func() int {
+		pcm, _, ok, late := m.q.pop()
+		r.met.late.Add(float64(late))
+		if !ok {
+			return -1
+		}
+		return int(pcm[0])
+	}
+	for seq := range uint32(4) {
+		send(seq+1, 0)
+	}
+	if frames(frameDropped) != 1 {
+		t.Errorf("burst of 4: %v dropped, want 1", frames(frameDropped))
+	}
+	if got := []int{pop(), pop(), pop()}; !slices.Equal(got, []int{3, 4, -1}) || frames(frameLate) != 1 {
+		t.Errorf("ticks take %v with %v late; want [3 4 -1] and 1 (frame 2 dropped: more than 2 queued)", got, frames(frameLate))
+	}
+	send(3, 0) // older than 4, taken already
+	if frames(frameLate) != 2 || m.q.n != 0 {
+		t.Errorf("an old frame was queued: late %v, queued %d", frames(frameLate), m.q.n)
+	}
+	var got []int
+	send(2000, 0)
+	got = append(got, pop())
+	send(5, 0) // 1995 frames back: the sender restarted
+	got = append(got, pop())
+	send(0, frame.Discontinuity)
+	got = append(got, pop())
+	if !slices.Equal(got, []int{2000, 5, 0}) {
+		t.Errorf("restarted streams: %v", got)
+	}
+	// Through the tick: one frame mixed, then one missing.
+	send(1, 0)
+	c.mu.Lock()
+	_, n1 := c.mix()
+	_, n2 := c.mix()
+	c.mu.Unlock()
+	if n1 != (counts{mixed: 1}) || n2 != (counts{missing: 1}) {
+		t.Errorf("ticks: %+v then %+v", n1, n2)
+	}
+	c.stop()
 }
