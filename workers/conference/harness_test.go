@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func (h *harness) role(node string, cfg Config) (*Role, *prometheus.Registry) {
 	h.t.Helper()
 	cfg.NodeID, cfg.Partitions = node, partitions
 	reg := prometheus.NewRegistry()
-	r, err := New(context.Background(), natstest.Connect(h.t, h.srv), cfg, nil, reg)
+	r, err := New(context.Background(), natstest.Connect(h.t, h.srv), cfg, slog.New(slog.DiscardHandler), reg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

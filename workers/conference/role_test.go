@@ -499,6 +499,7 @@ func TestJoinErrors(t *testing.T) {
 	if rep.Code != 503 || rep.RetryAfter != 1 {
 		t.Errorf("join without a media owner: %+v", rep)
 	}
+	h.waitEvents("member_joined", "ok@x", 1)
 	if n := len(h.events("member_joined", "")); n != 1 {
 		t.Errorf("%d member_joined", n)
 	}
