@@ -48,6 +48,10 @@ func (r *Role) sweep(now time.Time) {
 	r.mu.Unlock()
 	for _, pt := range parts {
 		pt.mu.Lock()
+		if pt.suspended {
+			pt.mu.Unlock()
+			continue
+		}
 		for _, c := range pt.confs {
 			c.mu.Lock()
 			for _, m := range c.order {
@@ -79,7 +83,7 @@ func (r *Role) sweep(now time.Time) {
 			continue
 		}
 		s.pt.mu.Lock()
-		if !s.pt.released && s.pt.confs[s.c.name] == s.c {
+		if !s.pt.released && !s.pt.suspended && s.pt.confs[s.c.name] == s.c {
 			s.c.mu.Lock()
 			still := s.c.members[s.m.token] == s.m && !s.m.heard.After(now)
 			s.c.mu.Unlock()

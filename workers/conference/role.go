@@ -99,6 +99,9 @@ type partition struct {
 	mu       sync.Mutex
 	confs    map[string]*conference
 	released bool
+	// suspended: the node fenced itself; the rooms mix on, but nothing
+	// is written to KV and nobody is removed for silence (see Suspend).
+	suspended bool
 }
 
 // New builds the conference role: it creates the conferences bucket and

@@ -767,3 +767,39 @@ func TestQueue(t *testing.T) {
 	}
 	c.stop()
 }
+
+// TestSuspend: while the node is fenced, its rooms go on mixing and
+// nobody is removed for silence; once resumed, the liveness check acts
+// again.
+func TestSuspend(t *testing.T) {
+	leak.Check(t)
+	h, r, _ := newHarness(t, Config{MemberTimeout: 200 * time.Millisecond})
+	js, err := jetstream.New(h.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: events.BucketCalls}); err != nil {
+		t.Fatal(err)
+	}
+	a := h.newPhone("sus", "a@x", "PCMU/8000", 16000, 500)
+	b := h.newPhone("sus", "b@x", "PCMU/8000", 16000, 700)
+	a.join(nil)
+	b.join(nil)
+	p := events.Partition("sus", partitions)
+	r.Suspend(p)
+	a.setSending(false) // silent, and its call is not in sb_calls
+	mark := b.frameCount()
+	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if n := b.frameCount() - mark; n < 50 { // 1 s: five liveness timeouts
+			return fmt.Errorf("%d frames since the suspension", n)
+		}
+		return nil
+	})
+	if n := len(h.events("member_left", "")); n != 0 {
+		t.Errorf("%d members removed while suspended", n)
+	}
+	r.Resume(p)
+	if e := h.waitEvents("member_left", "a@x", 1); e[0].Data.(*events.MemberLeft).Reason != events.LeftGone {
+		t.Errorf("after the resume: %+v", e[0].Data)
+	}
+}
