@@ -49,7 +49,8 @@ func goFields(t reflect.Type) map[string]field {
 		if name == "" {
 			name = f.Name
 		}
-		out[name] = field{jsonType: jsonType(f.Type), omitempty: strings.Contains(opts, "omitempty")}
+		// omitzero, like omitempty, leaves the field out: it is optional.
+		out[name] = field{jsonType: jsonType(f.Type), omitempty: strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")}
 	}
 	return out
 }
@@ -184,6 +185,11 @@ func TestGoTypesMatchSchemas(t *testing.T) {
 	agree(t, "reply", reflect.TypeOf(events.Reply{}), readSchema(t, "commands/reply.json"))
 	agree(t, "locate reply", reflect.TypeOf(events.LocateReply{}), readSchema(t, "commands/locate.reply.json"))
 	agree(t, "dial reply", reflect.TypeOf(events.DialReply{}), readSchema(t, "commands/dial.reply.json"))
+	agree(t, "conference_list reply", reflect.TypeOf(events.ConferenceListReply{}), readSchema(t, "commands/conference_list.reply.json"))
+	var list schemaObj
+	b, _ := json.Marshal(readSchema(t, "commands/conference_list.reply.json").Properties["members"]["items"])
+	_ = json.Unmarshal(b, &list)
+	agree(t, "conference_list reply member", reflect.TypeOf(events.ConferenceMember{}), list)
 
 	// Every schema file is a registered verb (or its reply): no orphans.
 	cmdFiles, _ := fs.ReadDir(schemas.FS(), "commands")
@@ -250,12 +256,22 @@ func TestEventsValidate(t *testing.T) {
 		&events.CallDTMF{Digit: "#", DurationMS: 180, Source: events.DTMFSourceRFC4733, Seq: 3},
 		&events.CallDTMFStarted{Digit: "5", Source: events.DTMFSourceInband, Seq: 1},
 		&events.CallGatherCompleted{Digits: "1234", Reason: events.GatherFinishKey},
+		&events.ConferenceStarted{Rate: 16000},
+		&events.ConferenceEnded{Reason: events.EndedEmpty, Duration: 312.5},
+		&events.MemberJoined{Codec: "PCMU/8000", Moderator: true, Members: 3},
+		&events.MemberLeft{Reason: events.LeftKicked, Members: 2},
+		&events.MemberMuted{}, &events.MemberUnmuted{}, &events.MemberDeaf{}, &events.MemberUndeaf{},
+		&events.TalkingStarted{Level: -23.4},
+		&events.TalkingStopped{Level: -21.9, DurationMS: 2840},
 	}
 	if len(samples) != len(events.Types()) {
 		t.Fatalf("a sample per event type is needed: %d samples, %d types", len(samples), len(events.Types()))
 	}
 	for _, p := range samples {
 		e := events.New("node-1", p).WithCall("a@b", 7)
+		if strings.HasPrefix(e.Type, "io.switchboard.conference.") {
+			e = e.WithConference("room1", 3)
+		}
 		b, _ := json.Marshal(e)
 		if err := schemas.ValidateEvent(e.Type, b); err != nil {
 			t.Errorf("%s: %v\n%s", e.Type, err, b)
@@ -314,6 +330,32 @@ func TestEventsValidate(t *testing.T) {
 			t.Logf("%s -> %v", c.name, err)
 		}
 	}
+	// Conference events: a good one, then one thing wrong at a time.
+	const confType = "io.switchboard.conference.v1."
+	cenv := func(name, data string) string {
+		return `{"type":"` + confType + name + `","id":"x","time":"2026-01-01T00:00:00Z","node":"w1","call_id":"a@b","conference":"room1","partition":3,"data":` + data + `}`
+	}
+	if err := schemas.ValidateEvent(confType+"member_left", []byte(cenv("member_left", `{"reason":"gone","members":0}`))); err != nil {
+		t.Errorf("good member_left: %v", err)
+	}
+	confBad := []struct{ name, typ, doc string }{
+		{"bad left reason", "member_left", cenv("member_left", `{"reason":"bored","members":1}`)},
+		{"negative members", "member_left", cenv("member_left", `{"reason":"left","members":-1}`)},
+		{"joined with no members", "member_joined", cenv("member_joined", `{"muted":false,"deaf":false,"moderator":false,"codec":"PCMU/8000","members":0}`)},
+		{"member event without call_id", "member_muted", strings.Replace(cenv("member_muted", `{}`), `"call_id":"a@b",`, "", 1)},
+		{"without conference", "started", strings.Replace(cenv("started", `{"rate":16000}`), `"conference":"room1",`, "", 1)},
+		{"bad conference name", "started", strings.Replace(cenv("started", `{"rate":16000}`), `"room1"`, `"room.1"`, 1)},
+		{"rate 8000", "started", cenv("started", `{"rate":8000}`)},
+		{"bad ended reason", "ended", cenv("ended", `{"reason":"","duration":1}`)},
+		{"level above 0", "talking_started", cenv("talking_started", `{"level":3}`)},
+		{"muted with data", "member_muted", cenv("member_muted", `{"by":"x"}`)},
+	}
+	for _, c := range confBad {
+		if err := schemas.ValidateEvent(confType+c.typ, []byte(c.doc)); !errors.Is(err, schemas.ErrInvalid) {
+			t.Errorf("%s: got %v, want ErrInvalid\n%s", c.name, err, c.doc)
+		}
+	}
+
 	// A call event published without WithCall is refused.
 	e := events.New("node-1", &events.CallUnbridged{PeerCallID: "p@h"})
 	b, _ := json.Marshal(e)
@@ -406,6 +448,21 @@ func TestCommandsValidate(t *testing.T) {
 		{"gather",
 			[]string{`{"call_id":"x"}`, `{"call_id":"x","max_digits":4,"min_digits":1,"finish_on_key":"*","first_timeout_ms":5000,"inter_digit_timeout_ms":2000}`, `{"call_id":"x","finish_on_key":"none"}`},
 			[]string{`{}`, `{"call_id":"x","max_digits":65}`, `{"call_id":"x","finish_on_key":"##"}`, `{"call_id":"x","first_timeout_ms":0}`}},
+		{"conference_join",
+			[]string{`{"conference":"room1","call_id":"a84b4c76e66710@pc33.atlanta.com"}`,
+				`{"conference":"Sales_Q3-2026","call_id":"x","muted":true,"deaf":false,"moderator":true,"start_on_enter":false,"end_on_exit":true}`,
+				`{"conference":"` + strings.Repeat("r", 64) + `","call_id":"x"}`},
+			[]string{`{}`, `{"conference":"room1"}`, `{"call_id":"x"}`, `{"conference":"","call_id":"x"}`, `{"conference":"room.1","call_id":"x"}`,
+				`{"conference":"room 1","call_id":"x"}`, `{"conference":"` + strings.Repeat("r", 65) + `","call_id":"x"}`, `{"conference":"r","call_id":""}`,
+				`{"conference":"r","call_id":"` + long + `"}`, `{"conference":"r","call_id":"x","muted":"yes"}`, `{"conference":"r","call_id":"x","pin":"1234"}`}},
+		{"conference_leave", []string{`{"conference":"room1","call_id":"x"}`}, []string{`{"conference":"room1"}`, `{"conference":"room1","call_id":"x","hangup":true}`}},
+		{"conference_kick", []string{`{"conference":"room1","call_id":"x"}`}, []string{`{"call_id":"x"}`, `{"conference":"a*b","call_id":"x"}`}},
+		{"conference_mute", []string{`{"conference":"room1","call_id":"x"}`}, []string{`{"conference":"room1","call_id":5}`}},
+		{"conference_unmute", []string{`{"conference":"room1","call_id":"x"}`}, []string{`{"conference":"room1","call_id":"x","muted":false}`}},
+		{"conference_deaf", []string{`{"conference":"room1","call_id":"x"}`}, []string{`{"conference":"room1"}`}},
+		{"conference_undeaf", []string{`{"conference":"room1","call_id":"x"}`}, []string{`{"conference":">","call_id":"x"}`}},
+		{"conference_end", []string{`{"conference":"room1"}`}, []string{`{}`, `{"conference":"room1","call_id":"x"}`, `{"conference":"room1","reason":"done"}`}},
+		{"conference_list", []string{`{"conference":"room1"}`}, []string{`{}`, `{"conference":""}`, `{"conference":"room1","members":true}`}},
 	}
 	seen := map[string]bool{"locate": true}
 	for _, c := range cases {
@@ -447,6 +504,17 @@ func TestCommandsValidate(t *testing.T) {
 		&events.DTMFSend{CallCommand: cc, Digits: "123#", DurationMS: 100, Method: events.DTMFMethodRFC4733},
 		&events.DTMFInband{CallCommand: cc, Enabled: true},
 		&events.Gather{CallID: "x", MaxDigits: 4, FinishOnKey: "#", FirstTimeoutMS: 5000, InterDigitTimeoutMS: 3000},
+		&events.ConferenceJoin{MemberCommand: events.MemberCommand{ConferenceCommand: events.ConferenceCommand{Conference: "room1"}, CallID: cc.CallID}},
+		&events.ConferenceJoin{MemberCommand: events.MemberCommand{ConferenceCommand: events.ConferenceCommand{Conference: "room1"}, CallID: "x"},
+			Muted: true, Deaf: true, Moderator: true, StartOnEnter: new(bool), EndOnExit: true},
+		&events.ConferenceLeave{MemberCommand: events.MemberCommand{ConferenceCommand: events.ConferenceCommand{Conference: "room1"}, CallID: "x"}},
+		&events.ConferenceKick{MemberCommand: events.MemberCommand{ConferenceCommand: events.ConferenceCommand{Conference: "room1"}, CallID: "x"}},
+		&events.ConferenceMute{MemberCommand: events.MemberCommand{ConferenceCommand: events.ConferenceCommand{Conference: "room1"}, CallID: "x"}},
+		&events.ConferenceUnmute{MemberCommand: events.MemberCommand{ConferenceCommand: events.ConferenceCommand{Conference: "room1"}, CallID: "x"}},
+		&events.ConferenceDeaf{MemberCommand: events.MemberCommand{ConferenceCommand: events.ConferenceCommand{Conference: "room1"}, CallID: "x"}},
+		&events.ConferenceUndeaf{MemberCommand: events.MemberCommand{ConferenceCommand: events.ConferenceCommand{Conference: "room1"}, CallID: "x"}},
+		&events.ConferenceEnd{ConferenceCommand: events.ConferenceCommand{Conference: "room1"}},
+		&events.ConferenceList{ConferenceCommand: events.ConferenceCommand{Conference: "room1"}},
 	} {
 		b, _ := json.Marshal(cmd)
 		if err := schemas.ValidateCommand(cmd.Verb(), b); err != nil {
@@ -470,7 +538,23 @@ func TestCommandsValidate(t *testing.T) {
 			t.Errorf("dial reply %s: got %v, want ErrInvalid", doc, err)
 		}
 	}
-	for _, v := range []string{"answer", "reject", "hangup", "bridge", "unbridge", "hold", "unhold", "dtmf_send", "dtmf_inband", "gather"} {
+	// conference_list: the members, or just the common reply on errors.
+	now := time.Date(2026, 11, 25, 10, 15, 0, 0, time.UTC)
+	for _, r := range []events.ConferenceListReply{
+		{Reply: events.Reply{Code: 200, Reason: "OK", Node: "w1", Partition: &p}, Conference: "room1", Started: true, Created: now, Rate: 16000,
+			Members: []events.ConferenceMember{{CallID: "a@b", Moderator: true, StartOnEnter: true, Talking: true, Codec: "PCMU/8000", Joined: now}}},
+		{Reply: events.Reply{Code: 404, Reason: "no conference room1", Node: "w1", Partition: &p}},
+	} {
+		b, _ := json.Marshal(r)
+		if err := schemas.ValidateReply("conference_list", b); err != nil {
+			t.Errorf("conference_list reply %s: %v", b, err)
+		}
+	}
+	if err := schemas.ValidateReply("conference_list", []byte(`{"code":200,"reason":"OK","started":true,"members":[{"call_id":"a@b"}]}`)); !errors.Is(err, schemas.ErrInvalid) {
+		t.Errorf("conference_list reply with a partial member: %v", err)
+	}
+	for _, v := range []string{"answer", "reject", "hangup", "bridge", "unbridge", "hold", "unhold", "dtmf_send", "dtmf_inband", "gather",
+		"conference_join", "conference_leave", "conference_kick", "conference_mute", "conference_unmute", "conference_deaf", "conference_undeaf", "conference_end"} {
 		for _, code := range []int{200, 202, 404, 409} {
 			b, _ := json.Marshal(events.Reply{Code: code, Reason: "r", Node: "w1", Partition: &p})
 			if err := schemas.ValidateReply(v, b); err != nil {

@@ -35,6 +35,7 @@ import (
 	"github.com/switchboard-voip/switchboard/edge"
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/workers"
+	"github.com/switchboard-voip/switchboard/workers/conference"
 	"github.com/switchboard-voip/switchboard/workers/dtmf"
 	"github.com/switchboard-voip/switchboard/workers/media"
 )
@@ -65,6 +66,7 @@ type App struct {
 	router  *edge.Router
 	sipEdge *edge.SIPEdge
 	media   *media.Role
+	conf    *conference.Role
 	dtmf    *dtmf.Role
 	svc     micro.Service
 	httpLn  net.Listener
@@ -173,6 +175,14 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 			return nil, err
 		}
 		roles = append(roles, a.media)
+	}
+	if slices.Contains(mode.Roles, events.RoleConference) {
+		if a.conf, err = conference.New(ctx, a.nc, conference.Config{
+			NodeID: cfg.NodeID, Partitions: cfg.Partitions, Rate: cfg.ConferenceRate, Replicas: cfg.Replicas,
+		}, a.log, a.reg); err != nil {
+			return nil, err
+		}
+		roles = append(roles, a.conf)
 	}
 	if slices.Contains(mode.Roles, events.RoleDTMF) {
 		if a.dtmf, err = dtmf.New(a.nc, dtmf.Config{NodeID: cfg.NodeID}, a.log, a.reg); err != nil {
@@ -363,6 +373,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.media != nil {
 		a.media.Close()
 	}
+	if a.conf != nil {
+		a.conf.Close()
+	}
 	if a.dtmf != nil {
 		a.dtmf.Close()
 	}
@@ -404,6 +417,9 @@ func b2f(b bool) float64 {
 // close releases what New acquired, in reverse order.
 func (a *App) close() {
 	a.closing.Store(true)
+	if a.conf != nil {
+		a.conf.Close() // idempotent: Run closed it already
+	}
 	if a.dtmf != nil {
 		a.dtmf.Close() // idempotent: Run closed it already
 	}

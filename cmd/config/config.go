@@ -68,6 +68,10 @@ type Config struct {
 	// DTMFInband turns in-band DTMF detection on for calls without
 	// telephone-event (the dtmf_inband command switches it per call).
 	DTMFInband bool `yaml:"dtmf_inband" help:"detect in-band DTMF tones on calls that negotiated no telephone-event"`
+	// ConferenceRate is the mixing rate of new conferences: 16000
+	// (wideband: enough for G.711 and SILK, a third of the cost) or 48000
+	// (fullband, for Opus and WebRTC rooms).
+	ConferenceRate int `yaml:"conference_rate" help:"mixing rate of new conferences, Hz: 16000 or 48000"`
 	// RTPPortMin and RTPPortMax bound the UDP ports media workers use.
 	RTPPortMin int `yaml:"rtp_port_min" help:"lowest RTP port"`
 	RTPPortMax int `yaml:"rtp_port_max" help:"highest RTP port"`
@@ -114,6 +118,7 @@ func Default() Config {
 		SIPPort:           5060,
 		EchoUser:          "echo",
 		ConferencePrefix:  "conf-",
+		ConferenceRate:    16000,
 		RingTimeout:       30 * time.Second,
 		MediaTimeout:      30 * time.Second,
 		RTPPortMin:        10000,
@@ -192,6 +197,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("opus_min_complexity %d outside 0-%d (opus_complexity)", c.OpusMinComplexity, c.OpusComplexity)
 	case c.JitterMinDelay <= 0 || c.JitterMaxDelay > 2*time.Second || c.JitterMinDelay > c.JitterMaxDelay:
 		return fmt.Errorf("jitter delays %v-%v: need 0 < jitter_min_delay <= jitter_max_delay <= 2s", c.JitterMinDelay, c.JitterMaxDelay)
+	case c.ConferenceRate != 16000 && c.ConferenceRate != 48000:
+		return fmt.Errorf("conference_rate %d: use 16000 or 48000", c.ConferenceRate)
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("log_format %q: use text or json", c.LogFormat)
 	}

@@ -18,7 +18,8 @@ func TestDefaultsAreTheDocumentedOnes(t *testing.T) {
 	}
 	if c.SIPPort != 5060 || c.HTTPAddr != ":8080" || c.NATSPort != 4222 || c.DataDir != "./data" ||
 		c.RTPPortMin != 10000 || c.RTPPortMax != 20000 || c.Partitions != 64 ||
-		c.NodeTimeout < 2*time.Second || c.NodeTimeout > 3*time.Second || !slices.Equal(c.Roles, []string{"media", "conference", "dtmf"}) {
+		c.NodeTimeout < 2*time.Second || c.NodeTimeout > 3*time.Second || !slices.Equal(c.Roles, []string{"media", "conference", "dtmf"}) ||
+		c.ConferenceRate != 16000 {
 		t.Errorf("defaults differ from DESIGN.md: %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -71,6 +72,8 @@ func TestErrorsAreClear(t *testing.T) {
 		func() Config { c := Default(); c.NodeID = "a.b"; return c }(),
 		func() Config { c := Default(); c.RTPPortMin = 30000; return c }(),
 		func() Config { c := Default(); c.LogFormat = "xml"; return c }(),
+		func() Config { c := Default(); c.ConferenceRate = 8000; return c }(),
+		func() Config { c := Default(); c.ConferenceRate = 44100; return c }(),
 	} {
 		if c.Validate() == nil {
 			t.Errorf("accepted %+v", c)
