@@ -14,21 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-voip/switchboard/test/peers"
 	"github.com/switchboard-voip/switchboard/workers/media/g711"
 )
 
-// needTools skips the test when a peer is missing on a developer's machine,
-// and fails it in CI, where `make test` installs every peer.
+// needTools is peers.NeedTools.
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not installed; test/install-peers.sh installs it", tool)
-			}
-			t.Skipf("%s is not installed (run test/install-peers.sh)", tool)
-		}
-	}
+	peers.NeedTools(t, tools...)
 }
 
 // sippDir prepares a working directory for sipp: the scenarios of

@@ -59,6 +59,13 @@ type Call struct {
 	Peer       string `json:"peer,omitempty"`      // bridged call
 	BridgeTo   string `json:"bridge_to,omitempty"` // bridge once answered (dial)
 
+	// Conference membership: the conference its media is attached to, at
+	// the PCM rate its mixer wants; Room is what a conf-<room> call asked
+	// to join.
+	Conference     string `json:"conference,omitempty"`
+	ConferenceRate int    `json:"conference_rate,omitempty"`
+	Room           string `json:"room,omitempty"`
+
 	Created  time.Time `json:"created"`
 	Answered time.Time `json:"answered,omitzero"`
 	Node     string    `json:"node,omitempty"` // the owner that saved it last
@@ -79,6 +86,8 @@ type Call struct {
 	leg        atomic.Pointer[leg]                // decoded receive path (G.711<->Opus bridges)
 	local      sdp.Codec
 	forward    atomic.Pointer[Call]        // where received audio goes (self = echo)
+	member     atomic.Pointer[member]      // the conference it goes to instead (member.go)
+	joining    bool                        // a conference_join is under way (conference.go)
 	format     atomic.Pointer[audioFormat] // the negotiated codec, for the RTP goroutines
 	timers     []*time.Timer
 	pending    map[uint32]*pendingReply // commands waiting for a response to our request, by CSeq
@@ -161,6 +170,7 @@ func (c *Call) stopTimers() {
 
 func (c *Call) stopMedia() {
 	c.stopDTMF()
+	c.stopMember()
 	c.forward.Store(nil)
 	if s := c.sess.Swap(nil); s != nil {
 		_ = s.Close() // waits for the RTP goroutine: no new leg after this
@@ -198,6 +208,9 @@ func (r *Role) end(pt *partition, c *Call, status string, code int, reason, by s
 	c.stopTimers()
 	r.publishStats(pt, c, true)
 	c.stopMedia()
+	if c.Conference != "" {
+		r.memberGone(c, events.GoneHangup)
+	}
 	r.feed.push(c.ID, feed.KindEnd, feed.AppendEnd(nil, c.ID, time.Now()))
 	for cseq, p := range c.pending {
 		p.reply(events.CodeNotFound, "call ended")

@@ -115,6 +115,7 @@ func (r *Role) HandleCommand(p int, verb string, msg *nats.Msg) bool {
 			return true
 		}
 		c.HeldApp = hold
+		c.syncHold()
 		reply.onDone = func(res *sip.Response) {
 			if res.IsSuccess() {
 				r.publish(pt, c, &events.CallHeld{Held: hold, By: events.ByApp})
@@ -122,6 +123,7 @@ func (r *Role) HandleCommand(p int, verb string, msg *nats.Msg) bool {
 				return
 			}
 			c.HeldApp = !hold
+			c.syncHold()
 			reply.reply(res.StatusCode, "re-INVITE refused: "+res.Reason)
 		}
 		r.reinvite(pt, c, reply)

@@ -195,15 +195,8 @@ func (c *Call) forwardPCM(pkt *rtpPacket) {
 	d := &c.dtmf
 	if d.pcmDec == nil || d.pcmKind != in.kind {
 		var err error
-		switch in.kind {
-		case kindPCMU:
-			d.pcmDec = codec.NewPCMUDecoder()
-		case kindPCMA:
-			d.pcmDec = codec.NewPCMADecoder()
-		default:
-			if d.pcmDec, err = codec.NewOpusDecoder(transcodeRate); err != nil {
-				return
-			}
+		if d.pcmDec, err = newDecoder(in.kind, transcodeRate); err != nil {
+			return
 		}
 		d.pcmKind = in.kind
 		d.pcm = make([]int16, codec.MaxPacketSamples(transcodeRate))

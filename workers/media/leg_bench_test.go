@@ -58,7 +58,7 @@ func benchLegs(b *testing.B, complexity int) {
 	}
 	g.forward.Store(o)
 	o.forward.Store(g)
-	lg, lo := g.startLeg(g.format.Load()), o.startLeg(o.format.Load())
+	lg, lo := g.startLeg(g.format.Load(), nil), o.startLeg(o.format.Load(), nil)
 
 	// One second of speech-like audio (a pitch-modulated harmonic tone),
 	// as µ-law packets from the G.711 phone and Opus packets from the Opus

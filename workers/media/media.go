@@ -66,6 +66,22 @@ func newAudioFormat(c sdp.Codec, opusCfg codec.OpusConfig) (*audioFormat, error)
 	return f, nil
 }
 
+// newDecoder returns a decoder of a codec kind: G.711 to 8 kHz (its only
+// rate), Opus to rate (8, 16 or 48 kHz, which libopus decodes to natively).
+func newDecoder(kind int, rate int) (codec.Decoder, error) {
+	switch kind {
+	case kindPCMU:
+		return codec.NewPCMUDecoder(), nil
+	case kindPCMA:
+		return codec.NewPCMADecoder(), nil
+	}
+	d, err := codec.NewOpusDecoder(rate)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // samples is the RTP timestamp step of a payload of this format: one byte
 // a sample for G.711; for Opus, the packet's duration on the 48 kHz clock
 // that RFC 7587 §4.1 fixes whatever the codec's internal rate.
@@ -122,14 +138,25 @@ func (f *audioFormat) send(s *rtpsession.Session, pcm []int16, marker bool, comp
 }
 
 // onAudio runs on the call's RTP goroutine for every packet received. It
-// sends the audio wherever the call's forward pointer says: itself (echo) or
-// its bridged peer. The same codec is relayed untouched and PCMU<->PCMA by
-// a table lookup per byte, at once; G.711<->Opus goes into the call's
-// jitter buffer, which the playout clock decodes and re-encodes (leg.go).
+// sends the audio wherever the call's member or forward pointer says: a
+// conference's mixer, itself (echo) or its bridged peer. The same codec is
+// relayed untouched and PCMU<->PCMA by a table lookup per byte, at once;
+// G.711<->Opus and conference audio go into the call's jitter buffer, which
+// the playout clock decodes (leg.go).
 func (c *Call) onAudio(pkt *rtp.Packet) {
-	dst, in := c.forward.Load(), c.format.Load()
-	if dst == nil || in == nil || pkt.PayloadType != in.pt || len(pkt.Payload) == 0 {
-		return // not audio (DTMF arrives with its own issue), or nowhere to go
+	in := c.format.Load()
+	if in == nil || pkt.PayloadType != in.pt || len(pkt.Payload) == 0 {
+		return // not audio (DTMF arrives with its own issue)
+	}
+	if m := c.member.Load(); m != nil {
+		if !m.held.Load() { // on hold the member's frames just stop
+			c.push(pkt, in, m)
+		}
+		return
+	}
+	dst := c.forward.Load()
+	if dst == nil {
+		return // nowhere to go
 	}
 	s, out := dst.sess.Load(), dst.format.Load()
 	if s == nil || out == nil {
@@ -156,14 +183,7 @@ func (c *Call) onAudio(pkt *rtp.Packet) {
 		}
 		payload, samples = buf, uint32(len(buf))
 	default:
-		if c.play == nil {
-			return
-		}
-		l := c.leg.Load()
-		if l == nil || l.in != in || l.detached.Load() {
-			l = c.startLeg(in)
-		}
-		l.jb.Push(pkt, time.Now())
+		c.push(pkt, in, nil)
 		return
 	}
 	_ = s.WriteSample(payload, samples, pkt.Marker)
@@ -183,6 +203,9 @@ func (r *Role) bridge(pt *partition, a, b *Call) (int, string) {
 	for _, c := range []*Call{a, b} {
 		if c.Peer != "" {
 			return events.CodeConflict, "call " + c.ID + " is already bridged to " + c.Peer + "; unbridge it first"
+		}
+		if c.Conference != "" {
+			return events.CodeConflict, "call " + c.ID + " is in conference " + c.Conference
 		}
 	}
 	a.Peer, b.Peer = b.ID, a.ID

@@ -93,10 +93,18 @@ func (r *Role) migrate(pt *partition, c *Call) {
 	})
 }
 
-// relink restores where a taken-over call's audio goes: itself (echo), or
-// its bridge peer once that has media here too.
+// relink restores where a taken-over call's audio goes: its conference
+// (which is not told: the subjects are the same), itself (echo), or its
+// bridge peer once that has media here too. A conf-<room> call whose join
+// the old owner had not finished asks again.
 func (r *Role) relink(pt *partition, c *Call) {
 	switch {
+	case c.Conference != "":
+		if err := r.startMember(c); err != nil {
+			r.log.Warn("taken-over member's audio not resumed", "call_id", c.ID, "conference", c.Conference, "err", err)
+		}
+	case c.Route == "conference":
+		r.join(pt, c)
 	case c.Peer != "":
 		if peer := pt.calls[c.Peer]; peer != nil && peer.sess.Load() != nil {
 			c.forward.Store(peer)

@@ -81,9 +81,11 @@ type Role struct {
 	mu    sync.Mutex
 	parts map[int]*partition
 
-	wg   sync.WaitGroup // goroutines sending to edges, partition tickers, dtmf feed and senders
-	play *playout       // decoded legs' clock and the Opus governor
-	feed *dtmfFeed      // records for the dtmf role
+	wg   sync.WaitGroup  // goroutines sending to edges, partition tickers, dtmf feed and senders, conference joins
+	ctx  context.Context // cancelled by Close: ends what the goroutines wait for
+	stop context.CancelFunc
+	play *playout  // decoded legs' clock and the Opus governor
+	feed *dtmfFeed // records for the dtmf role
 }
 
 type metrics struct {
@@ -97,6 +99,8 @@ type metrics struct {
 	rtpOut   prometheus.CounterFunc
 	rtpBad   prometheus.CounterFunc
 	counters *rtpsession.Counters
+	confVec  *prometheus.CounterVec
+	conf     *confCounters
 }
 
 // New builds the media role. It creates the calls bucket.
@@ -168,8 +172,14 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 				Name: "sb_calls_migrated_total", Help: "Calls taken over from another node whose media this node moved to itself (re-INVITE accepted).",
 			}),
 			counters: counters,
+			confVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "sb_media_conference_frames_total",
+				Help: "Conference audio frames of this node's member calls, by direction (in: phone to mixer, out: mixer to phone) and result (sent; dropped: not published or not sent; bad: malformed; wrong_codec: not in the call's codec).",
+			}, []string{"direction", "result"}),
 		},
 	}
+	r.met.conf = newConfCounters(r.met.confVec)
+	r.ctx, r.stop = context.WithCancel(context.Background())
 	r.met.rtpIn = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sb_rtp_packets_received_total", Help: "RTP packets received by this node's calls."},
 		func() float64 { return float64(counters.PacketsIn.Load()) })
 	r.met.rtpOut = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sb_rtp_packets_sent_total", Help: "RTP packets sent by this node's calls."},
@@ -195,16 +205,27 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	if reg != nil {
 		reg.MustRegister(r.met.calls, r.met.started, r.met.ended, r.met.sipBad, r.met.migrated, r.met.rtpIn, r.met.rtpOut, r.met.rtpBad)
 		reg.MustRegister(gauges...)
-		reg.MustRegister(r.met.info, r.feed.dropped, r.feed.records)
+		reg.MustRegister(r.met.info, r.feed.dropped, r.feed.records, r.met.confVec)
 	}
 	r.play.start()
 	r.wg.Go(r.feed.run)
 	return r, nil
 }
 
-// Close waits for the goroutines the role started. Partitions must have
-// been released (the runtime does it when the node leaves).
+// Close waits for the goroutines the role started. Partitions should have
+// been released (the runtime does it when the node leaves); the members of
+// any left stop here.
 func (r *Role) Close() {
+	r.stop()
+	r.mu.Lock()
+	for _, pt := range r.parts {
+		pt.mu.Lock()
+		for _, c := range pt.calls {
+			c.stopMember()
+		}
+		pt.mu.Unlock()
+	}
+	r.mu.Unlock()
 	r.play.close()
 	close(r.feed.stop)
 	r.wg.Wait()
@@ -306,8 +327,13 @@ func (r *Role) tick(pt *partition) {
 	}
 }
 
-// HandleMessage implements workers.Role: SIP from edges.
+// HandleMessage implements workers.Role: SIP from edges, and the
+// conference role's MemberAttach requests.
 func (r *Role) HandleMessage(p int, kind string, msg *nats.Msg) {
+	if kind == events.MediaKindConference {
+		r.onMemberAttach(p, msg)
+		return
+	}
 	if kind != "sip" {
 		return
 	}

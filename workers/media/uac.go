@@ -113,6 +113,9 @@ func (r *Role) dial(pt *partition, d *events.Dial) (*Call, int, string) {
 		if peer.Peer != "" {
 			return nil, events.CodeConflict, "call " + peer.ID + " is already bridged to " + peer.Peer
 		}
+		if peer.Conference != "" {
+			return nil, events.CodeConflict, "call " + peer.ID + " is in conference " + peer.Conference
+		}
 	}
 	c := &Call{
 		ID: r.newCallIDIn(pt.p), Direction: events.DirectionOutbound, State: StateDialing,
@@ -286,11 +289,18 @@ func (r *Role) sendAck(pt *partition, c *Call, seq uint32) {
 }
 
 // hangup ends a call from our side, whatever its state.
-func (r *Role) hangup(pt *partition, c *Call, by string) {
+func (r *Role) hangup(pt *partition, c *Call, by string) { r.hangupBecause(pt, c, by, "") }
+
+// hangupBecause is hangup with the reason call.completed gives for an
+// answered call ("BYE sent" if empty).
+func (r *Role) hangupBecause(pt *partition, c *Call, by, reason string) {
 	switch c.State {
 	case StateAnswered:
+		if reason == "" {
+			reason = "BYE sent"
+		}
 		r.send(pt, r.request(c, sip.BYE, nil), c.Edge, c.destination(), nil)
-		r.end(pt, c, events.StatusCompleted, 200, "BYE sent", by)
+		r.end(pt, c, events.StatusCompleted, 200, reason, by)
 	case StateDialing:
 		r.cancel(pt, c, by)
 	case StateRinging:

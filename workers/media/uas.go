@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -178,7 +179,7 @@ func (r *Role) onInvite(pt *partition, req *sip.Request, in inbound) {
 	switch {
 	case user == r.cfg.EchoUser:
 		c.Route = "echo"
-	case strings.HasPrefix(user, r.cfg.ConferencePrefix):
+	case strings.HasPrefix(user, strings.ToLower(r.cfg.ConferencePrefix)):
 		c.Route = "conference"
 	default:
 		c.Route = "app"
@@ -192,10 +193,20 @@ func (r *Role) onInvite(pt *partition, req *sip.Request, in inbound) {
 		r.answer(pt, c)
 		c.forward.Store(c)
 	case "conference":
-		// Conferences arrive with their own role; until then the room
-		// is not reachable.
-		r.respond(in, r.response(c, req, sip.StatusTemporarilyUnavailable, "Conference Not Available", nil))
-		r.end(pt, c, events.StatusFailed, 480, "conference not available", events.ByPlatform)
+		room := r.roomOf(req.Recipient.User)
+		if !events.ValidConference(room) {
+			r.respond(in, r.response(c, req, sip.StatusNotFound, "Not Found", nil))
+			r.end(pt, c, events.StatusFailed, 404, "no conference room "+strconv.Quote(room), events.ByPlatform)
+			return
+		}
+		// Answered at once, silent until the conference role attaches
+		// the call (conference.go); with no offer in the INVITE the codec
+		// is known, and the join asked, at the ACK.
+		c.Room = room
+		r.answer(pt, c)
+		if !c.ended && c.format.Load() != nil {
+			r.join(pt, c)
+		}
 	default:
 		r.respond(in, r.response(c, req, sip.StatusRinging, "Ringing", nil))
 		c.ringing = true
@@ -264,6 +275,7 @@ func (c *Call) applyRemote(s *sdp.Session) {
 	c.RemoteRTP = s.Addr.String()
 	c.HeldRemote = s.Held()
 	c.applyDTMF(s, c.inbandDef)
+	c.syncHold()
 	if sess := c.sess.Load(); sess != nil {
 		sess.SetPayloadType(s.Codec.PT)
 		sess.SetClockRate(s.Codec.Rate)
@@ -292,6 +304,9 @@ func (r *Role) onAck(pt *partition, c *Call, req *sip.Request) {
 		c.applyRemote(ans)
 	}
 	r.save(pt, c)
+	if c.Route == "conference" {
+		r.join(pt, c)
+	}
 }
 
 // onReinvite handles a re-INVITE or UPDATE in an established dialog: hold,
