@@ -128,14 +128,8 @@ func (w *WHIP) post(rw http.ResponseWriter, r *http.Request) {
 	if room := q.Get("conference"); room != "" {
 		m.Header.Set(events.HdrConference, room)
 	}
-	res, err := w.nc.RequestMsg(m, w.cfg.Timeout)
-	switch {
-	case errors.Is(err, nats.ErrNoResponders):
-		rw.Header().Set("Retry-After", "1")
-		http.Error(rw, fmt.Sprintf("partition %d has no owner yet", p), http.StatusServiceUnavailable)
-		return
-	case err != nil:
-		http.Error(rw, "the media worker did not answer: "+err.Error(), http.StatusGatewayTimeout)
+	res, ok := w.request(rw, m, p)
+	if !ok {
 		return
 	}
 	code, _ := strconv.Atoi(res.Header.Get(events.HdrCode))
@@ -161,14 +155,10 @@ func (w *WHIP) delete(rw http.ResponseWriter, r *http.Request) {
 	callID := r.PathValue("call")
 	p := events.Partition(callID, w.cfg.Partitions)
 	body, _ := json.Marshal(&events.Hangup{CallCommand: events.CallCommand{CallID: callID}})
-	res, err := w.nc.Request(events.PartitionCommandSubject(events.RoleMedia, p, "hangup"), body, w.cfg.Timeout)
-	switch {
-	case errors.Is(err, nats.ErrNoResponders):
-		rw.Header().Set("Retry-After", "1")
-		http.Error(rw, fmt.Sprintf("partition %d has no owner yet", p), http.StatusServiceUnavailable)
-		return
-	case err != nil:
-		http.Error(rw, "the media worker did not answer: "+err.Error(), http.StatusGatewayTimeout)
+	m := nats.NewMsg(events.PartitionCommandSubject(events.RoleMedia, p, "hangup"))
+	m.Data = body
+	res, ok := w.request(rw, m, p)
+	if !ok {
 		return
 	}
 	var rep events.Reply
@@ -181,4 +171,20 @@ func (w *WHIP) delete(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rw.WriteHeader(http.StatusOK)
+}
+
+// request asks the owner of partition p; when nobody answers it writes the
+// HTTP error (503 with Retry-After, or 504) and reports false.
+func (w *WHIP) request(rw http.ResponseWriter, m *nats.Msg, p int) (*nats.Msg, bool) {
+	res, err := w.nc.RequestMsg(m, w.cfg.Timeout)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		rw.Header().Set("Retry-After", "1")
+		http.Error(rw, fmt.Sprintf("partition %d has no owner yet", p), http.StatusServiceUnavailable)
+		return nil, false
+	case err != nil:
+		http.Error(rw, "the media worker did not answer: "+err.Error(), http.StatusGatewayTimeout)
+		return nil, false
+	}
+	return res, true
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,20 +112,7 @@ func TestWHIPCall(t *testing.T) {
 	if !ok || callID == "" {
 		t.Fatalf("Location %q", loc)
 	}
-	connected := make(chan struct{})
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			close(connected)
-		}
-	})
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-connected:
-	case <-time.After(10 * time.Second):
-		t.Fatal("not connected")
-	}
+	whipConnect(t, pc, answer)
 	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
 		in, ans := ce.find(callID, "incoming"), ce.find(callID, "answered")
 		if in == nil || ans == nil {
@@ -174,20 +162,7 @@ func TestWHIPRemoteClose(t *testing.T) {
 		t.Fatalf("offer: %d %q", res.StatusCode, answer)
 	}
 	callID := strings.TrimPrefix(res.Header.Get("Location"), "/whip/")
-	connected := make(chan struct{})
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			close(connected)
-		}
-	})
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-connected:
-	case <-time.After(10 * time.Second):
-		t.Fatal("not connected")
-	}
+	whipConnect(t, pc, answer)
 	_ = pc.GracefulClose()
 	natstest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		e := ce.find(callID, "completed")
@@ -237,4 +212,24 @@ func (ce *callEvents) find(callID, name string) *events.Event {
 		return &evs[0]
 	}
 	return nil
+}
+
+// whipConnect gives pc the endpoint's answer and waits for ICE + DTLS.
+func whipConnect(t *testing.T, pc *webrtc.PeerConnection, answer string) {
+	t.Helper()
+	connected := make(chan struct{})
+	var once sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(connected) })
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not connected")
+	}
 }
