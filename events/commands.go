@@ -20,11 +20,13 @@ type Command interface {
 // glance; Reason is a human sentence.
 const (
 	CodeOK                 = 200
+	CodeCreated            = 201 // a WebRTC offer answered: a new call
 	CodeAccepted           = 202 // started; the outcome arrives as events
 	CodeConflict           = 409 // the call is not in a state that allows it
 	CodeBadRequest         = 400
 	CodeNotFound           = 404
 	CodeTooLarge           = 413
+	CodeNotAcceptable      = 488 // a WebRTC offer with no audio or no common codec (as SIP 488)
 	CodeServerError        = 500
 	CodeNotImplemented     = 501
 	CodeServiceUnavailable = 503

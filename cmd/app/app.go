@@ -38,6 +38,7 @@ import (
 	"github.com/switchboard-voip/switchboard/workers/conference"
 	"github.com/switchboard-voip/switchboard/workers/dtmf"
 	"github.com/switchboard-voip/switchboard/workers/media"
+	"github.com/switchboard-voip/switchboard/workers/media/webrtcpeer"
 )
 
 // Version is the binary's version (semver, as micro requires); set with
@@ -163,6 +164,10 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 		if err != nil {
 			return nil, fmt.Errorf("media_ip %q is not an IP address", mediaIP)
 		}
+		webrtcConfig, err := webrtcConfigOf(cfg, ip)
+		if err != nil {
+			return nil, err
+		}
 		a.media, err = media.New(ctx, a.nc, media.Config{
 			NodeID: cfg.NodeID, Partitions: cfg.Partitions, MediaIP: ip,
 			RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
@@ -170,6 +175,7 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 			RingTimeout: cfg.RingTimeout, MediaTimeout: cfg.MediaTimeout, Replicas: cfg.Replicas,
 			DTMFInband: cfg.DTMFInband,
 			Playout:    playoutConfig(cfg),
+			WebRTC:     webrtcConfig,
 		}, a.log, a.reg)
 		if err != nil {
 			return nil, err
@@ -248,6 +254,13 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.HandleFunc("GET /healthz", a.healthz)
+	if mode.Edge {
+		whip, err := edge.NewWHIP(a.nc, edge.WHIPConfig{EdgeID: cfg.NodeID, Partitions: cfg.Partitions, Token: cfg.HTTPToken}, a.log)
+		if err != nil {
+			return nil, err
+		}
+		whip.Register(mux)
+	}
 	a.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return a, nil
 }
@@ -485,4 +498,37 @@ func playoutConfig(cfg config.Config) media.PlayoutConfig {
 	p.MinComplexity = cfg.OpusMinComplexity
 	p.Jitter.MinDelay, p.Jitter.MaxDelay = cfg.JitterMinDelay, cfg.JitterMaxDelay
 	return p
+}
+
+// webrtcConfigOf is the media role's WebRTC engine config: ICE on
+// webrtc_ips (default: the media address), its own port range, 1:1 NAT
+// addresses and STUN/TURN servers.
+func webrtcConfigOf(cfg config.Config, mediaIP netip.Addr) (*webrtcpeer.Config, error) {
+	parse := func(key string, in []string) ([]netip.Addr, error) {
+		var out []netip.Addr
+		for _, s := range in {
+			ip, err := netip.ParseAddr(strings.TrimSpace(s))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %q is not an IP address", key, s)
+			}
+			out = append(out, ip)
+		}
+		return out, nil
+	}
+	ips, err := parse("webrtc_ips", cfg.WebRTCIPs)
+	if err != nil {
+		return nil, err
+	}
+	if len(ips) == 0 && !mediaIP.IsUnspecified() {
+		ips = []netip.Addr{mediaIP}
+	}
+	public, err := parse("webrtc_public_ips", cfg.WebRTCPublicIPs)
+	if err != nil {
+		return nil, err
+	}
+	wc := &webrtcpeer.Config{IPs: ips, PublicIPs: public, PortMin: uint16(cfg.WebRTCPortMin), PortMax: uint16(cfg.WebRTCPortMax)}
+	if len(cfg.ICEServers) > 0 {
+		wc.ICEServers = []webrtcpeer.ICEServer{{URLs: cfg.ICEServers, Username: cfg.TURNUsername, Credential: cfg.TURNPassword}}
+	}
+	return wc, nil
 }

@@ -75,6 +75,16 @@ type Config struct {
 	// RTPPortMin and RTPPortMax bound the UDP ports media workers use.
 	RTPPortMin int `yaml:"rtp_port_min" help:"lowest RTP port"`
 	RTPPortMax int `yaml:"rtp_port_max" help:"highest RTP port"`
+	// WebRTC legs (browsers through the edge's /whip endpoint).
+	WebRTCIPs       []string `yaml:"webrtc_ips" help:"local addresses WebRTC ICE host candidates use (default: media_ip)"`
+	WebRTCPortMin   int      `yaml:"webrtc_port_min" help:"lowest UDP port of WebRTC legs (keep apart from the RTP range)"`
+	WebRTCPortMax   int      `yaml:"webrtc_port_max" help:"highest UDP port of WebRTC legs"`
+	WebRTCPublicIPs []string `yaml:"webrtc_public_ips" help:"1:1 NAT public addresses advertised in place of webrtc_ips (cloud VM)"`
+	ICEServers      []string `yaml:"ice_servers" help:"STUN/TURN server URLs for WebRTC legs, e.g. stun:stun.example.org:3478"`
+	TURNUsername    string   `yaml:"turn_username" help:"username for the TURN servers in ice_servers"`
+	TURNPassword    string   `yaml:"turn_password" help:"password for the TURN servers in ice_servers"`
+	// HTTPToken, if set, is the bearer token the WebRTC endpoint wants.
+	HTTPToken string `yaml:"http_token" help:"bearer token required by /whip (empty: no auth)"`
 	// Opus encoder settings of transcoded legs (G.711<->Opus).
 	OpusBitrate       int `yaml:"opus_bitrate" help:"Opus encoder bitrate of transcoded legs, bits/s (6000-510000)"`
 	OpusComplexity    int `yaml:"opus_complexity" help:"Opus encoder complexity of transcoded legs (0-10); the ceiling the CPU governor returns to"`
@@ -123,6 +133,8 @@ func Default() Config {
 		MediaTimeout:      30 * time.Second,
 		RTPPortMin:        10000,
 		RTPPortMax:        20000,
+		WebRTCPortMin:     20001,
+		WebRTCPortMax:     30000,
 		OpusBitrate:       24000,
 		OpusComplexity:    5,
 		OpusMinComplexity: 0,
@@ -189,6 +201,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("node_id %q: use 1-64 characters of [A-Za-z0-9_-]", c.NodeID)
 	case c.RTPPortMin < 1 || c.RTPPortMax > 65535 || c.RTPPortMin >= c.RTPPortMax:
 		return fmt.Errorf("rtp ports %d-%d are not a range", c.RTPPortMin, c.RTPPortMax)
+	case c.WebRTCPortMin < 1 || c.WebRTCPortMax > 65535 || c.WebRTCPortMin >= c.WebRTCPortMax:
+		return fmt.Errorf("webrtc ports %d-%d are not a range", c.WebRTCPortMin, c.WebRTCPortMax)
 	case c.OpusBitrate < 6000 || c.OpusBitrate > 510000:
 		return fmt.Errorf("opus_bitrate %d outside 6000-510000", c.OpusBitrate)
 	case c.OpusComplexity < 0 || c.OpusComplexity > 10:

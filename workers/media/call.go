@@ -71,19 +71,19 @@ type Call struct {
 	Node     string    `json:"node,omitempty"` // the owner that saved it last
 
 	// Not persisted.
-	restored   bool                               // loaded from KV by a takeover; no media on this node
-	restoredAt time.Time                          // when
-	fromNode   string                             // the owner it was taken over from
-	migrating  int                                // re-INVITEs sent to move its media here (0: none)
-	migrateAt  time.Time                          // when the last one was sent
-	inviteReq  *sip.Request                       // inbound INVITE being answered, or our outbound INVITE
-	inviteIn   inbound                            // how the inbound INVITE arrived (edge, tx)
-	offer      *sdp.Session                       // the remote offer awaiting our answer
-	ackPending bool                               // 2xx sent, ACK not yet seen
-	sess       atomic.Pointer[rtpsession.Session] // read by RTP goroutines (a peer's onAudio)
-	scratch    []byte                             // PCMU<->PCMA buffer of this call's RTP goroutine
-	play       *playout                           // the role's playout clock
-	leg        atomic.Pointer[leg]                // decoded receive path (G.711<->Opus bridges)
+	restored   bool                     // loaded from KV by a takeover; no media on this node
+	restoredAt time.Time                // when
+	fromNode   string                   // the owner it was taken over from
+	migrating  int                      // re-INVITEs sent to move its media here (0: none)
+	migrateAt  time.Time                // when the last one was sent
+	inviteReq  *sip.Request             // inbound INVITE being answered, or our outbound INVITE
+	inviteIn   inbound                  // how the inbound INVITE arrived (edge, tx)
+	offer      *sdp.Session             // the remote offer awaiting our answer
+	ackPending bool                     // 2xx sent, ACK not yet seen
+	sess       atomic.Pointer[mediaBox] // read by RTP goroutines (a peer's onAudio)
+	scratch    []byte                   // PCMU<->PCMA buffer of this call's RTP goroutine
+	play       *playout                 // the role's playout clock
+	leg        atomic.Pointer[leg]      // decoded receive path (G.711<->Opus bridges)
 	local      sdp.Codec
 	forward    atomic.Pointer[Call]        // where received audio goes (self = echo)
 	member     atomic.Pointer[member]      // the conference it goes to instead (member.go)
@@ -192,7 +192,7 @@ func (r *Role) newSession(c *Call, clockRate uint32) error {
 	if err != nil {
 		return err
 	}
-	c.sess.Store(s)
+	c.sess.Store(&mediaBox{s})
 	c.LocalRTP = s.LocalAddr().String()
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/switchboard-voip/switchboard/workers/dtmf/info"
 	"github.com/switchboard-voip/switchboard/workers/dtmf/rfc4733"
 	"github.com/switchboard-voip/switchboard/workers/media/g711"
-	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
 )
 
 // dtmf_send limits and defaults.
@@ -136,7 +135,7 @@ func waitUntil(t time.Time, stop <-chan struct{}) bool {
 // (BeginEvent), each step goes out at its time with the event's timestamp
 // on the audio's clock, and the audio resumes with the timestamp moved on
 // by the time the digits took.
-func playEvents(s *rtpsession.Session, f *audioFormat, te *telephoneEvent, steps []rfc4733.Step, stop <-chan struct{}) {
+func playEvents(s Media, f *audioFormat, te *telephoneEvent, steps []rfc4733.Step, stop <-chan struct{}) {
 	audioRate := te.rate
 	if f != nil {
 		audioRate = f.rate
@@ -156,7 +155,7 @@ func playEvents(s *rtpsession.Session, f *audioFormat, te *telephoneEvent, steps
 // playTones sends the digits as tones in the call's G.711 audio: 20 ms
 // frames of both frequencies (Q.23) for dur, then toneGap of silence, in
 // place of the audio.
-func playTones(s *rtpsession.Session, f *audioFormat, keys []digit.Digit, dur time.Duration, stop <-chan struct{}) {
+func playTones(s Media, f *audioFormat, keys []digit.Digit, dur time.Duration, stop <-chan struct{}) {
 	const frame = 160 // 20 ms at 8 kHz
 	amp := 32767 * math.Pow(10, -3.14/20) * math.Pow(10, toneLevel/20)
 	pcm := make([]int16, frame)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/switchboard-voip/switchboard/workers/media/codec"
 	"github.com/switchboard-voip/switchboard/workers/media/jitter"
-	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
 )
 
 // leg is the decoded receive path of one call: jitter buffer, decoder with
@@ -222,7 +221,7 @@ func (l *leg) conceal(fec bool, want int) int {
 type peerSink struct{ c *Call }
 
 // target is the peer's session and format, if the call forwards to one.
-func (s peerSink) target() (*rtpsession.Session, *audioFormat) {
+func (s peerSink) target() (*mediaBox, *audioFormat) {
 	dst := s.c.forward.Load()
 	if dst == nil {
 		return nil, nil

@@ -54,7 +54,7 @@ func benchLegs(b *testing.B, complexity int) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = s.Close() })
-		x.c.sess.Store(s)
+		x.c.sess.Store(&mediaBox{s})
 	}
 	g.forward.Store(o)
 	o.forward.Store(g)

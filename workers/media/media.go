@@ -11,7 +11,6 @@ import (
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/workers/media/codec"
 	"github.com/switchboard-voip/switchboard/workers/media/g711"
-	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
 	"github.com/switchboard-voip/switchboard/workers/media/sdp"
 )
 
@@ -105,7 +104,7 @@ var opusFrames = [...]int{6 * transcodeRate / 100, 4 * transcodeRate / 100, 2 * 
 // send encodes pcm (at transcodeRate) into this format and writes it to s,
 // marking the first packet when marker is set; complexity is the Opus
 // encoder's, from the CPU governor. It reports whether a packet went out.
-func (f *audioFormat) send(s *rtpsession.Session, pcm []int16, marker bool, complexity int) bool {
+func (f *audioFormat) send(s Media, pcm []int16, marker bool, complexity int) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.kind != kindOpus {
@@ -265,8 +264,7 @@ func (r *Role) checkCall(pt *partition, c *Call, now time.Time) {
 		}
 		if now.Sub(last) > r.cfg.MediaTimeout {
 			r.log.Info("no media; hanging up", "call_id", c.ID, "silent_for", now.Sub(last).Round(time.Second))
-			r.send(pt, r.request(c, "BYE", nil), c.Edge, c.destination(), nil)
-			r.end(pt, c, events.StatusCompleted, 200, "media timeout", events.ByPlatform)
+			r.hangupBecause(pt, c, events.ByPlatform, "media timeout")
 			return
 		}
 	}

@@ -51,7 +51,7 @@ func memberCall(t testing.TB, nc *nats.Conn, cd sdp.Codec, conf string, rate int
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.sess.Store(s)
+	c.sess.Store(&mediaBox{s})
 	if err := r.startMember(c); err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,12 @@ const (
 
 // migrate sends (or resends) the re-INVITE that moves c's media here.
 func (r *Role) migrate(pt *partition, c *Call) {
+	if c.isWebRTC() {
+		// A browser's DTLS-SRTP session cannot move to this node; the
+		// browser has to offer again (docs/webrtc.md).
+		r.end(pt, c, events.StatusFailed, 503, "owner changed; a WebRTC leg cannot move", events.ByPlatform)
+		return
+	}
 	if c.migrating >= migrateTries {
 		r.log.Warn("far end never answered the re-INVITE moving its media; hanging up", "call_id", c.ID, "tries", c.migrating)
 		r.hangup(pt, c, events.ByPlatform)
@@ -58,7 +64,7 @@ func (r *Role) migrate(pt *partition, c *Call) {
 		if f, err := newAudioFormat(cd, c.play.opusConfig()); err == nil {
 			c.format.Store(f)
 		}
-		s := c.sess.Load()
+		s := c.rtp()
 		s.SetPayloadType(cd.PT)
 		if remote, err := netip.ParseAddrPort(c.RemoteRTP); err == nil {
 			s.SetRemote(remote, netip.AddrPortFrom(remote.Addr(), remote.Port()+1))

@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/workers"
 	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
+	"github.com/switchboard-voip/switchboard/workers/media/webrtcpeer"
 )
 
 // BucketCalls is the KV bucket of call state; keys are "<partition>.<encoded call-id>".
@@ -65,6 +66,10 @@ type Config struct {
 	// value takes DefaultPlayoutConfig's Opus settings and the jitter
 	// buffer's defaults.
 	Playout PlayoutConfig
+	// WebRTC, if not nil, lets browsers call through the edges' HTTP offer
+	// endpoint: one webrtcpeer.Engine per node is built from it (its
+	// Counters and Log are the role's). Nil: offers get 503.
+	WebRTC *webrtcpeer.Config
 }
 
 // Role is the media worker role.
@@ -86,6 +91,8 @@ type Role struct {
 	stop context.CancelFunc
 	play *playout  // decoded legs' clock and the Opus governor
 	feed *dtmfFeed // records for the dtmf role
+
+	engine *webrtcpeer.Engine // WebRTC legs; nil when Config.WebRTC is
 }
 
 type metrics struct {
@@ -179,6 +186,16 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 		},
 	}
 	r.met.conf = newConfCounters(r.met.confVec)
+	if cfg.WebRTC != nil {
+		wc := *cfg.WebRTC
+		wc.Counters = counters
+		if wc.Log == nil {
+			wc.Log = log
+		}
+		if r.engine, err = webrtcpeer.New(wc); err != nil {
+			return nil, err
+		}
+	}
 	r.ctx, r.stop = context.WithCancel(context.Background())
 	r.met.rtpIn = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sb_rtp_packets_received_total", Help: "RTP packets received by this node's calls."},
 		func() float64 { return float64(counters.PacketsIn.Load()) })
@@ -330,8 +347,12 @@ func (r *Role) tick(pt *partition) {
 // HandleMessage implements workers.Role: SIP from edges, and the
 // conference role's MemberAttach requests.
 func (r *Role) HandleMessage(p int, kind string, msg *nats.Msg) {
-	if kind == events.MediaKindConference {
+	switch kind {
+	case events.MediaKindConference:
 		r.onMemberAttach(p, msg)
+		return
+	case events.MediaKindWebRTC:
+		r.onWebRTCOffer(p, msg)
 		return
 	}
 	if kind != "sip" {

@@ -48,7 +48,7 @@ func bridgeLegs(t *testing.T, ca, cb sdp.Codec) (a, b *Call) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
-		x.c.sess.Store(s)
+		x.c.sess.Store(&mediaBox{s})
 	}
 	a.forward.Store(b)
 	return a, b
@@ -64,8 +64,8 @@ func bridgePhones(t *testing.T, ca, cb sdp.Codec) (a, b *Call, phoneA, phoneB *n
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { phoneB.Close() })
-	b.sess.Load().SetRemote(phoneB.LocalAddr().(*net.UDPAddr).AddrPort(), netip.AddrPort{})
-	phoneA, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(a.sess.Load().LocalAddr()))
+	b.rtp().SetRemote(phoneB.LocalAddr().(*net.UDPAddr).AddrPort(), netip.AddrPort{})
+	phoneA, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(a.rtp().LocalAddr()))
 	if err != nil {
 		t.Fatal(err)
 	}

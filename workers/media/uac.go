@@ -294,6 +294,14 @@ func (r *Role) hangup(pt *partition, c *Call, by string) { r.hangupBecause(pt, c
 // hangupBecause is hangup with the reason call.completed gives for an
 // answered call ("BYE sent" if empty).
 func (r *Role) hangupBecause(pt *partition, c *Call, by, reason string) {
+	if c.isWebRTC() {
+		// No dialog: closing the leg (in end) is the browser's hangup.
+		if reason == "" {
+			reason = "hung up"
+		}
+		r.end(pt, c, events.StatusCompleted, 200, reason, by)
+		return
+	}
 	switch c.State {
 	case StateAnswered:
 		if reason == "" {

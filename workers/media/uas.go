@@ -276,7 +276,7 @@ func (c *Call) applyRemote(s *sdp.Session) {
 	c.HeldRemote = s.Held()
 	c.applyDTMF(s, c.inbandDef)
 	c.syncHold()
-	if sess := c.sess.Load(); sess != nil {
+	if sess := c.rtp(); sess != nil {
 		sess.SetPayloadType(s.Codec.PT)
 		sess.SetClockRate(s.Codec.Rate)
 		sess.SetRemote(s.Addr, s.RTCPAddr)

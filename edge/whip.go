@@ -1,0 +1,190 @@
+package edge
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+
+	"github.com/switchboard-voip/switchboard/events"
+)
+
+// WHIPConfig configures the WebRTC offer endpoint.
+type WHIPConfig struct {
+	// EdgeID names this edge in the offers it forwards.
+	EdgeID string
+	// Partitions is the cluster's partition count P.
+	Partitions int
+	// Token, if not empty, is the bearer token every request must carry
+	// (RFC 6750 §2.1: Authorization: Bearer <token>); otherwise 401.
+	Token string
+	// Timeout bounds the owner's answer (ICE gathering included); zero
+	// means 15 s.
+	Timeout time.Duration
+	// MaxOffer is the largest offer read; zero means 64 KiB.
+	MaxOffer int64
+}
+
+// WHIP is the WHIP-style (RFC 9725) endpoint through which a browser
+// calls: POST /whip with an SDP offer creates a call and answers 201 with
+// the SDP answer and the call's resource URL; DELETE on that URL hangs it
+// up. Like a SIP message, the offer goes to the owner of its call id's
+// partition, which terminates WebRTC (workers/media/webrtc.go).
+//
+// POST /whip                       a call the application drives (route webrtc)
+// POST /whip?to=sip:bob@host       dial bob and bridge the browser to him
+// POST /whip?conference=room       join conference room
+type WHIP struct {
+	cfg WHIPConfig
+	nc  *nats.Conn
+	log *slog.Logger
+}
+
+// NewWHIP builds the endpoint; Register adds it to a mux.
+func NewWHIP(nc *nats.Conn, cfg WHIPConfig, log *slog.Logger) (*WHIP, error) {
+	if cfg.Partitions < 1 {
+		return nil, fmt.Errorf("edge: bad WHIP config %+v", cfg)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 15 * time.Second
+	}
+	if cfg.MaxOffer <= 0 {
+		cfg.MaxOffer = 64 << 10
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &WHIP{cfg: cfg, nc: nc, log: log}, nil
+}
+
+// WHIPPath is where offers are posted; a call's resource is WHIPPath/<call id>.
+const WHIPPath = "/whip"
+
+// Register adds the endpoint's routes to mux.
+func (w *WHIP) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+WHIPPath, w.auth(w.post))
+	mux.HandleFunc("DELETE "+WHIPPath+"/{call}", w.auth(w.delete))
+	mux.HandleFunc("PATCH "+WHIPPath+"/{call}", w.auth(func(rw http.ResponseWriter, _ *http.Request) {
+		// RFC 9725 §4.3.1: trickle ICE and ICE restarts are optional.
+		http.Error(rw, "trickle ICE and ICE restart are not supported; gather candidates before posting the offer", http.StatusMethodNotAllowed)
+	}))
+	mux.HandleFunc("OPTIONS "+WHIPPath, w.options)
+}
+
+func (w *WHIP) auth(h http.HandlerFunc) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		if w.cfg.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(w.cfg.Token)) != 1 {
+				rw.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
+				http.Error(rw, "a bearer token is required", http.StatusUnauthorized)
+				return
+			}
+		}
+		h(rw, r)
+	}
+}
+
+func (w *WHIP) options(rw http.ResponseWriter, _ *http.Request) {
+	rw.Header().Set("Accept-Post", "application/sdp")
+	rw.WriteHeader(http.StatusNoContent)
+}
+
+func (w *WHIP) post(rw http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/sdp") {
+		http.Error(rw, "Content-Type must be application/sdp", http.StatusUnsupportedMediaType)
+		return
+	}
+	offer, err := io.ReadAll(io.LimitReader(r.Body, w.cfg.MaxOffer+1))
+	if err != nil {
+		http.Error(rw, "offer not read: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if int64(len(offer)) > w.cfg.MaxOffer {
+		http.Error(rw, fmt.Sprintf("offer larger than %d bytes", w.cfg.MaxOffer), http.StatusRequestEntityTooLarge)
+		return
+	}
+	q := r.URL.Query()
+	callID := strings.ToLower(nuid.Next()) + "@webrtc"
+	p := events.Partition(callID, w.cfg.Partitions)
+	m := nats.NewMsg(events.PartitionSubject(events.RoleMedia, p, events.MediaKindWebRTC))
+	m.Data = offer
+	m.Header.Set(events.HdrCallID, callID)
+	m.Header.Set(events.HdrEdge, w.cfg.EdgeID)
+	m.Header.Set(events.HdrSource, r.RemoteAddr)
+	m.Header.Set(events.HdrTransport, events.TransportWebRTC)
+	if to := q.Get("to"); to != "" {
+		m.Header.Set(events.HdrDialTo, to)
+	}
+	if room := q.Get("conference"); room != "" {
+		m.Header.Set(events.HdrConference, room)
+	}
+	res, ok := w.request(rw, m, p)
+	if !ok {
+		return
+	}
+	code, _ := strconv.Atoi(res.Header.Get(events.HdrCode))
+	if code != events.CodeCreated {
+		if code < 400 || code > 599 {
+			code = http.StatusBadGateway
+		}
+		if code == events.CodeServiceUnavailable {
+			rw.Header().Set("Retry-After", "1")
+		}
+		http.Error(rw, res.Header.Get(events.HdrReason), code)
+		return
+	}
+	rw.Header().Set("Content-Type", "application/sdp")
+	rw.Header().Set("Location", WHIPPath+"/"+callID)
+	rw.Header().Set("Sb-Call-Id", callID)
+	rw.WriteHeader(http.StatusCreated)
+	_, _ = rw.Write(res.Data)
+}
+
+// delete hangs the call up with the hangup command, as an application would.
+func (w *WHIP) delete(rw http.ResponseWriter, r *http.Request) {
+	callID := r.PathValue("call")
+	p := events.Partition(callID, w.cfg.Partitions)
+	body, _ := json.Marshal(&events.Hangup{CallCommand: events.CallCommand{CallID: callID}})
+	m := nats.NewMsg(events.PartitionCommandSubject(events.RoleMedia, p, "hangup"))
+	m.Data = body
+	res, ok := w.request(rw, m, p)
+	if !ok {
+		return
+	}
+	var rep events.Reply
+	if json.Unmarshal(res.Data, &rep) != nil || rep.Code >= 300 {
+		code := rep.Code
+		if code < 400 || code > 599 {
+			code = http.StatusBadGateway
+		}
+		http.Error(rw, rep.Reason, code)
+		return
+	}
+	rw.WriteHeader(http.StatusOK)
+}
+
+// request asks the owner of partition p; when nobody answers it writes the
+// HTTP error (503 with Retry-After, or 504) and reports false.
+func (w *WHIP) request(rw http.ResponseWriter, m *nats.Msg, p int) (*nats.Msg, bool) {
+	res, err := w.nc.RequestMsg(m, w.cfg.Timeout)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		rw.Header().Set("Retry-After", "1")
+		http.Error(rw, fmt.Sprintf("partition %d has no owner yet", p), http.StatusServiceUnavailable)
+		return nil, false
+	case err != nil:
+		http.Error(rw, "the media worker did not answer: "+err.Error(), http.StatusGatewayTimeout)
+		return nil, false
+	}
+	return res, true
+}

@@ -1,0 +1,33 @@
+package events
+
+// WebRTC offers between edges and media workers. An edge that takes a
+// browser's SDP offer (the WHIP-style HTTP endpoint, RFC 9725) sends it as
+// a NATS request to PartitionSubject(RoleMedia, p, MediaKindWebRTC), p
+// being the partition of the call id the edge chose, with the offer as
+// data and the headers below. The owner replies with HdrCode and
+// HdrReason and, on CodeCreated, the SDP answer as data.
+const (
+	// MediaKindWebRTC is the kind of WebRTC offer requests on a media
+	// partition: sb.p.<p>.webrtc.
+	MediaKindWebRTC = "webrtc"
+
+	// TransportWebRTC is the transport of a WebRTC call in events and KV.
+	TransportWebRTC = "webrtc"
+
+	// HdrCallID names the call the offer creates (it hashes to p).
+	HdrCallID = "Sb-Call-Id"
+	// HdrDialTo, if set, is a SIP URI to dial and bridge to the new call.
+	HdrDialTo = "Sb-Dial-To"
+	// HdrConference, if set, is the room the new call joins.
+	HdrConference = "Sb-Conference"
+	// HdrCode is the reply's code: CodeCreated, CodeBadRequest (malformed
+	// offer), CodeNotAcceptable (488: no audio, no common codec),
+	// CodeConflict (call id in use), CodeServiceUnavailable.
+	HdrCode = "Sb-Code"
+	// HdrReason is the reply's reason, for people.
+	HdrReason = "Sb-Reason"
+
+	// RouteWebRTC is call.incoming's route of a browser's call that is not
+	// for a conference room.
+	RouteWebRTC = "webrtc"
+)
