@@ -93,6 +93,8 @@ type Role struct {
 	out func(subject string, data []byte) error
 }
 
+var _ workers.Role = (*Role)(nil)
+
 // partition is the state of one owned partition.
 type partition struct {
 	p        int
