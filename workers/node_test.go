@@ -364,14 +364,7 @@ func TestSurvivesANATSRestart(t *testing.T) {
 	leak.Check(t)
 	dir := t.TempDir()
 	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true}
-	s1, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s1.Start()
-	if !s1.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
+	s1 := runServer(t, opts)
 	port := s1.Addr().(*net.TCPAddr).Port
 	a := start(t, s1, "node-a")
 	natstest.CheckFor(t, 10*time.Second, 20*time.Millisecond, allOwned(events.RoleMedia, a))
@@ -380,15 +373,7 @@ func TestSurvivesANATSRestart(t *testing.T) {
 	s1.WaitForShutdown()
 	opts2 := *opts
 	opts2.Port = port
-	s2, err := server.NewServer(&opts2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s2.Start()
-	if !s2.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server did not come back")
-	}
-	t.Cleanup(func() { s2.Shutdown(); s2.WaitForShutdown() })
+	runServer(t, &opts2)
 
 	natstest.CheckFor(t, 15*time.Second, 50*time.Millisecond, func() error {
 		select {
@@ -428,14 +413,7 @@ func TestFencedNodeResumesUntouchedPartitions(t *testing.T) {
 	leak.Check(t)
 	dir := t.TempDir()
 	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true}
-	s1, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s1.Start()
-	if !s1.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
+	s1 := runServer(t, opts)
 	port := s1.Addr().(*net.TCPAddr).Port
 	nc := natstest.Connect(t, s1)
 	role := &suspendingRole{recordingRole: recordingRole{BaseRole: workers.BaseRole{RoleName: events.RoleMedia}}}
@@ -467,15 +445,7 @@ func TestFencedNodeResumesUntouchedPartitions(t *testing.T) {
 	})
 	opts2 := *opts
 	opts2.Port = port
-	s2, err := server.NewServer(&opts2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s2.Start()
-	if !s2.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server did not come back")
-	}
-	t.Cleanup(func() { s2.Shutdown(); s2.WaitForShutdown() })
+	runServer(t, &opts2)
 	natstest.CheckFor(t, 15*time.Second, 50*time.Millisecond, func() error {
 		if !n.Ready() || len(n.Owned(events.RoleMedia)) != P {
 			return fmt.Errorf("ready %v, owns %d, resumed %d", n.Ready(), len(n.Owned(events.RoleMedia)), role.resumes.Load())
@@ -485,4 +455,19 @@ func TestFencedNodeResumesUntouchedPartitions(t *testing.T) {
 	if r, tk, l := role.resumes.Load(), role.takeovers.Load()-took, role.lost.Load(); r != P || tk != 0 || l != 0 {
 		t.Errorf("after the outage: %d resumed, %d taken over again, %d lost; want %d, 0, 0", r, tk, l, P)
 	}
+}
+
+// runServer starts a nats-server with opts and stops it when the test ends.
+func runServer(t *testing.T, opts *server.Options) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return s
 }

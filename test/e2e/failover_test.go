@@ -50,17 +50,7 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 	}
 
 	dir := sippDir(t, 1, 1000)
-	type result struct {
-		code int
-		out  string
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, out := sipp(t, dir, 60*time.Second, sipAddr, "-sf", "uac_migrate.xml", "-s", "echo",
-			"-m", itoa(calls), "-l", itoa(calls), "-r", "20",
-			"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", "38450")
-		done <- result{code, out}
-	}()
+	done := sippEchoCalls(t, dir, sipAddr, "uac_migrate.xml", calls, 38450)
 
 	// Every call up, then which worker answered each.
 	answered := ce.wait(t, typeAnswered, "", calls, 15*time.Second)
@@ -221,17 +211,7 @@ func TestEdgeLossKeepsCalls(t *testing.T) {
 	ce := watchCalls(t, nc)
 
 	dir := sippDir(t, 1, 1000)
-	type result struct {
-		code int
-		out  string
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, out := sipp(t, dir, 60*time.Second, sipA, "-sf", "uac_wait_bye.xml", "-s", "echo",
-			"-m", itoa(calls), "-l", itoa(calls), "-r", "20",
-			"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", "37300")
-		done <- result{code, out}
-	}()
+	done := sippEchoCalls(t, dir, sipA, "uac_wait_bye.xml", calls, 37300)
 	answered := ce.wait(t, typeAnswered, "", calls, 15*time.Second)
 	for _, e := range answered {
 		if inc := ce.of(typeIncoming, e.CallID); len(inc) != 1 || inc[0].Data.(*events.CallIncoming).Edge != "edge-a" {

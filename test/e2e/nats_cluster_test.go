@@ -153,17 +153,7 @@ func TestNATSNodeLoss(t *testing.T) {
 	defer sub.Unsubscribe()
 
 	dir := sippDir(t, 1, 1000)
-	type result struct {
-		code int
-		out  string
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, out := sipp(t, dir, 60*time.Second, sipAddr, "-sf", "uac_migrate.xml", "-s", "echo",
-			"-m", itoa(calls), "-l", itoa(calls), "-r", "20",
-			"-i", "127.0.0.1", "-p", itoa(freeUDPPort(t)), "-mi", "127.0.0.1", "-mp", "37950")
-		done <- result{code, out}
-	}()
+	done := sippEchoCalls(t, dir, sipAddr, "uac_migrate.xml", calls, 37950)
 	answered := ce.wait(t, typeAnswered, "", calls, 15*time.Second)
 
 	// Kill the server leading the lease bucket's stream: the worst one to

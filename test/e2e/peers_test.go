@@ -66,6 +66,28 @@ func sipp(t *testing.T, dir string, timeout time.Duration, args ...string) (int,
 	return cmd.ProcessState.ExitCode(), string(out)
 }
 
+// sippResult is how a sipp run ended.
+type sippResult struct {
+	code int
+	out  string
+}
+
+// sippEchoCalls runs sipp in the background against edge: calls calls of
+// scenario to the echo route at 20 a second, media from mediaPort. The
+// channel yields the result when sipp ends (bounded by 60 s).
+func sippEchoCalls(t *testing.T, dir, edge, scenario string, calls, mediaPort int) <-chan sippResult {
+	t.Helper()
+	port := freeUDPPort(t)
+	done := make(chan sippResult, 1)
+	go func() {
+		code, out := sipp(t, dir, 60*time.Second, edge, "-sf", scenario, "-s", "echo",
+			"-m", itoa(calls), "-l", itoa(calls), "-r", "20",
+			"-i", "127.0.0.1", "-p", itoa(port), "-mi", "127.0.0.1", "-mp", itoa(mediaPort))
+		done <- sippResult{code, out}
+	}()
+	return done
+}
+
 // capture records UDP payloads on the loopback interface with tshark.
 type capture struct {
 	cmd  *exec.Cmd

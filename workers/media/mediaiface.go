@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
+	"github.com/switchboard-voip/switchboard/workers/media/webrtcpeer"
 )
 
 // Media is what a call holds of its media, whichever kind of leg it is: a
@@ -36,3 +37,9 @@ func (c *Call) rtp() *rtpsession.Session {
 	}
 	return nil
 }
+
+// Both kinds of leg satisfy it.
+var (
+	_ Media = (*webrtcpeer.Leg)(nil)
+	_ Media = (*rtpsession.Session)(nil)
+)
