@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -13,7 +14,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-voip/switchboard/events"
 )
@@ -32,6 +35,11 @@ type WHIPConfig struct {
 	Timeout time.Duration
 	// MaxOffer is the largest offer read; zero means 64 KiB.
 	MaxOffer int64
+	// MaxStreams bounds the event streams (GET /events) open at once;
+	// zero means 256.
+	MaxStreams int
+	// Registerer, if not nil, gets the endpoint's metrics.
+	Registerer prometheus.Registerer
 }
 
 // WHIP is the WHIP-style (RFC 9725) endpoint through which a browser
@@ -43,10 +51,19 @@ type WHIPConfig struct {
 // POST /whip                       a call the application drives (route webrtc)
 // POST /whip?to=sip:bob@host       dial bob and bridge the browser to him
 // POST /whip?conference=room       join conference room
+// POST /whip?call_id=<id>          answer or take over call <id> (bridged to it)
+//
+// It also serves the demo page (GET /) and the event relay the page reads
+// (GET /events, eventstream.go).
 type WHIP struct {
-	cfg WHIPConfig
-	nc  *nats.Conn
-	log *slog.Logger
+	cfg     WHIPConfig
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	log     *slog.Logger
+	met     *streamMetrics
+	streams chan struct{} // one token per open event stream
+	closing context.Context
+	close   context.CancelFunc
 }
 
 // NewWHIP builds the endpoint; Register adds it to a mux.
@@ -60,11 +77,26 @@ func NewWHIP(nc *nats.Conn, cfg WHIPConfig, log *slog.Logger) (*WHIP, error) {
 	if cfg.MaxOffer <= 0 {
 		cfg.MaxOffer = 64 << 10
 	}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = 256
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &WHIP{cfg: cfg, nc: nc, log: log}, nil
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &WHIP{
+		cfg: cfg, nc: nc, js: js, log: log, met: newStreamMetrics(cfg.Registerer),
+		streams: make(chan struct{}, cfg.MaxStreams), closing: ctx, close: cancel,
+	}, nil
 }
+
+// Close ends the open event streams, so that the HTTP server's Shutdown
+// is not held up by them (register it with http.Server.RegisterOnShutdown).
+func (w *WHIP) Close() { w.close() }
 
 // WHIPPath is where offers are posted; a call's resource is WHIPPath/<call id>.
 const WHIPPath = "/whip"
@@ -78,12 +110,18 @@ func (w *WHIP) Register(mux *http.ServeMux) {
 		http.Error(rw, "trickle ICE and ICE restart are not supported; gather candidates before posting the offer", http.StatusMethodNotAllowed)
 	}))
 	mux.HandleFunc("OPTIONS "+WHIPPath, w.options)
+	mux.HandleFunc("GET "+EventsPath, w.auth(w.events))
+	mux.HandleFunc("GET /{$}", demoPage)
 }
 
 func (w *WHIP) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		if w.cfg.Token != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok && r.Method == http.MethodGet {
+				// An EventSource cannot set headers (RFC 6750 §2.3).
+				got, ok = r.URL.Query().Get("access_token"), true
+			}
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(w.cfg.Token)) != 1 {
 				rw.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
 				http.Error(rw, "a bearer token is required", http.StatusUnauthorized)
@@ -114,7 +152,12 @@ func (w *WHIP) post(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	callID := strings.ToLower(nuid.Next()) + "@webrtc"
+	attach := q.Get("call_id")
+	if attach != "" && (len(attach) > 256 || q.Get("to") != "" || q.Get("conference") != "") {
+		http.Error(rw, "call_id is an existing call, up to 256 characters, and excludes to and conference", http.StatusBadRequest)
+		return
+	}
+	callID := newCallID(attach, w.cfg.Partitions)
 	p := events.Partition(callID, w.cfg.Partitions)
 	m := nats.NewMsg(events.PartitionSubject(events.RoleMedia, p, events.MediaKindWebRTC))
 	m.Data = offer
@@ -127,6 +170,9 @@ func (w *WHIP) post(rw http.ResponseWriter, r *http.Request) {
 	}
 	if room := q.Get("conference"); room != "" {
 		m.Header.Set(events.HdrConference, room)
+	}
+	if attach != "" {
+		m.Header.Set(events.HdrAttach, attach)
 	}
 	res, ok := w.request(rw, m, p)
 	if !ok {
@@ -146,8 +192,23 @@ func (w *WHIP) post(rw http.ResponseWriter, r *http.Request) {
 	rw.Header().Set("Content-Type", "application/sdp")
 	rw.Header().Set("Location", WHIPPath+"/"+callID)
 	rw.Header().Set("Sb-Call-Id", callID)
+	if peer := res.Header.Get(events.HdrPeerCallID); peer != "" {
+		rw.Header().Set("Sb-Peer-Call-Id", peer)
+	}
 	rw.WriteHeader(http.StatusCreated)
 	_, _ = rw.Write(res.Data)
+}
+
+// newCallID names a browser's call. A call attached to another one must
+// live in its partition (a bridge's legs share an owner), so the id is
+// drawn until it hashes there: about P draws.
+func newCallID(attach string, partitions int) string {
+	for {
+		id := strings.ToLower(nuid.Next()) + "@webrtc"
+		if attach == "" || events.Partition(id, partitions) == events.Partition(attach, partitions) {
+			return id
+		}
+	}
 }
 
 // delete hangs the call up with the hangup command, as an application would.

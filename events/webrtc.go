@@ -20,6 +20,14 @@ const (
 	HdrDialTo = "Sb-Dial-To"
 	// HdrConference, if set, is the room the new call joins.
 	HdrConference = "Sb-Conference"
+	// HdrAttach, if set, is an existing call of the same partition the new
+	// call is bridged to: a ringing inbound call is answered, an answered
+	// call without a peer is bridged at once, a call being dialled is
+	// bridged when it answers.
+	HdrAttach = "Sb-Attach-Call"
+	// HdrPeerCallID, in the reply, is the call the new one is (or will be)
+	// bridged to: the one dialled for HdrDialTo, or HdrAttach's.
+	HdrPeerCallID = "Sb-Peer-Call-Id"
 	// HdrCode is the reply's code: CodeCreated, CodeBadRequest (malformed
 	// offer), CodeNotAcceptable (488: no audio, no common codec),
 	// CodeConflict (call id in use), CodeServiceUnavailable.

@@ -72,6 +72,7 @@ type App struct {
 	svc     micro.Service
 	httpLn  net.Listener
 	httpSrv *http.Server
+	whip    *edge.WHIP
 
 	natsUp    prometheus.Gauge
 	readyGaug prometheus.Gauge
@@ -255,13 +256,19 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.HandleFunc("GET /healthz", a.healthz)
 	if mode.Edge {
-		whip, err := edge.NewWHIP(a.nc, edge.WHIPConfig{EdgeID: cfg.NodeID, Partitions: cfg.Partitions, Token: cfg.HTTPToken}, a.log)
+		whip, err := edge.NewWHIP(a.nc, edge.WHIPConfig{
+			EdgeID: cfg.NodeID, Partitions: cfg.Partitions, Token: cfg.HTTPToken, Registerer: a.reg,
+		}, a.log)
 		if err != nil {
 			return nil, err
 		}
 		whip.Register(mux)
+		a.whip = whip
 	}
 	a.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if a.whip != nil {
+		a.httpSrv.RegisterOnShutdown(a.whip.Close)
+	}
 	return a, nil
 }
 

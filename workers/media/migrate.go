@@ -33,13 +33,32 @@ const (
 	// request after it last saved the call, and a CSeq must never repeat
 	// within a dialog (RFC 3261 §12.2.1.1).
 	cseqLeap = 100
+	// browserWait is how long the peer of a WebRTC leg that could not
+	// move waits, unbridged, for the browser to attach again.
+	browserWait = 20 * time.Second
 )
 
 // migrate sends (or resends) the re-INVITE that moves c's media here.
 func (r *Role) migrate(pt *partition, c *Call) {
 	if c.isWebRTC() {
 		// A browser's DTLS-SRTP session cannot move to this node; the
-		// browser has to offer again (docs/webrtc.md).
+		// browser has to offer again (docs/webrtc.md). Its bridged peer
+		// stays up for browserWait so that the browser can come back to it
+		// (POST /whip?call_id=<peer>).
+		if peer := pt.calls[c.Peer]; peer != nil && !peer.ended {
+			c.Peer = ""
+			peer.Peer = ""
+			peer.forward.Store(nil)
+			peer.waitBrowser = true
+			r.publish(pt, peer, &events.CallUnbridged{PeerCallID: c.ID})
+			r.save(pt, peer)
+			r.after(pt, peer, browserWait, func() {
+				if peer.waitBrowser && peer.Peer == "" {
+					r.log.Info("the browser did not come back to its call; hanging up", "call_id", peer.ID)
+					r.hangup(pt, peer, events.ByPlatform)
+				}
+			})
+		}
 		r.end(pt, c, events.StatusFailed, 503, "owner changed; a WebRTC leg cannot move", events.ByPlatform)
 		return
 	}

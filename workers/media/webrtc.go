@@ -23,9 +23,16 @@ const answerTimeout = 10 * time.Second
 type webrtcReply struct{ msg *nats.Msg }
 
 func (w webrtcReply) send(code int, reason string, answer []byte) {
+	w.sendPeer(code, reason, answer, "")
+}
+
+func (w webrtcReply) sendPeer(code int, reason string, answer []byte, peer string) {
 	m := nats.NewMsg(w.msg.Reply)
 	m.Header.Set(events.HdrCode, strconv.Itoa(code))
 	m.Header.Set(events.HdrReason, reason)
+	if peer != "" {
+		m.Header.Set(events.HdrPeerCallID, peer)
+	}
 	m.Data = answer
 	_ = w.msg.RespondMsg(m)
 }
@@ -45,13 +52,22 @@ func (r *Role) onWebRTCOffer(p int, msg *nats.Msg) {
 		return
 	}
 	callID := msg.Header.Get(events.HdrCallID)
-	room, to := msg.Header.Get(events.HdrConference), msg.Header.Get(events.HdrDialTo)
+	room, to, attach := msg.Header.Get(events.HdrConference), msg.Header.Get(events.HdrDialTo), msg.Header.Get(events.HdrAttach)
+	n := 0
+	for _, v := range []string{room, to, attach} {
+		if v != "" {
+			n++
+		}
+	}
 	switch {
 	case callID == "" || events.Partition(callID, r.cfg.Partitions) != p:
 		reply.send(events.CodeBadRequest, "call id missing or not of partition "+strconv.Itoa(p), nil)
 		return
-	case room != "" && to != "":
-		reply.send(events.CodeBadRequest, "a call either joins a conference or dials a SIP URI, not both", nil)
+	case n > 1:
+		reply.send(events.CodeBadRequest, "a call joins a conference, dials a SIP URI or attaches to a call: one of them", nil)
+		return
+	case attach != "" && events.Partition(attach, r.cfg.Partitions) != p:
+		reply.send(events.CodeBadRequest, "call "+attach+" is not of partition "+strconv.Itoa(p), nil)
 		return
 	case room != "" && !events.ValidConference(room):
 		reply.send(events.CodeBadRequest, "bad conference name "+strconv.Quote(room), nil)
@@ -59,10 +75,53 @@ func (r *Role) onWebRTCOffer(p int, msg *nats.Msg) {
 	}
 	offer := append([]byte(nil), msg.Data...)
 	edge, source := msg.Header.Get(events.HdrEdge), msg.Header.Get(events.HdrSource)
-	r.wg.Go(func() { r.answerWebRTC(pt, callID, room, to, edge, source, offer, reply) })
+	r.wg.Go(func() { r.answerWebRTC(pt, callID, webrtcTarget{room, to, attach}, edge, source, offer, reply) })
 }
 
-func (r *Role) answerWebRTC(pt *partition, callID, room, to, edge, source string, offer []byte, reply webrtcReply) {
+// webrtcTarget is what a browser's call is for: at most one of a room to
+// join, a SIP URI to dial, or a call to attach to.
+type webrtcTarget struct{ room, to, attach string }
+
+// attachable says why call id (c, nil if none) cannot take a browser, or
+// returns 0 when it can.
+func attachable(id string, c *Call) (int, string) {
+	switch {
+	case c == nil || c.ended:
+		return events.CodeNotFound, "no call " + id
+	case c.Peer != "":
+		return events.CodeConflict, "call " + id + " is already bridged to " + c.Peer
+	case c.Conference != "" || c.joining:
+		return events.CodeConflict, "call " + id + " is in a conference"
+	case c.BridgeTo != "":
+		return events.CodeConflict, "call " + id + " is being bridged to " + c.BridgeTo
+	case c.State == StateRinging && c.Direction == events.DirectionInbound,
+		c.State == StateDialing, c.State == StateAnswered:
+		return 0, ""
+	}
+	return events.CodeConflict, "call " + id + " is " + c.State
+}
+
+// attachBrowser bridges the browser's call c to target: it answers a ringing
+// inbound call, bridges an answered one, and has a call being dialled
+// bridged when it answers (as dial's bridge_to).
+func (r *Role) attachBrowser(pt *partition, c, target *Call) (int, string) {
+	target.waitBrowser = false
+	switch target.State {
+	case StateRinging:
+		r.answer(pt, target)
+		if target.State != StateAnswered {
+			return events.CodeNotAcceptable, "call " + target.ID + " could not be answered"
+		}
+	case StateDialing:
+		target.BridgeTo = c.ID
+		r.save(pt, target)
+		return events.CodeOK, "bridged when answered"
+	}
+	return r.bridge(pt, c, target)
+}
+
+func (r *Role) answerWebRTC(pt *partition, callID string, tg webrtcTarget, edge, source string, offer []byte, reply webrtcReply) {
+	room, to := tg.room, tg.to
 	c := &Call{
 		ID: callID, Direction: events.DirectionInbound, State: StateRinging, Transport: events.TransportWebRTC,
 		LocalURI: "sip:switchboard@" + r.cfg.MediaIP.String(), RemoteURI: "webrtc:" + source,
@@ -103,6 +162,15 @@ func (r *Role) answerWebRTC(pt *partition, callID, room, to, edge, source string
 		reply.send(events.CodeConflict, "call "+callID+" exists", nil)
 		return
 	}
+	var target *Call
+	if tg.attach != "" {
+		target = pt.calls[tg.attach]
+		if code, reason := attachable(tg.attach, target); code != 0 {
+			_ = leg.Close()
+			reply.send(code, reason, nil)
+			return
+		}
+	}
 	c.sess.Store(&mediaBox{leg})
 	c.applyWebRTC(leg.Negotiated())
 	pt.calls[callID] = c
@@ -120,18 +188,28 @@ func (r *Role) answerWebRTC(pt *partition, callID, room, to, edge, source string
 	c.Answered = time.Now().UTC()
 	r.publish(pt, c, &events.CallAnswered{Direction: c.Direction, Codec: c.Codec})
 	r.save(pt, c)
+	peer := ""
 	switch {
 	case room != "":
 		c.Room = room
 		r.join(pt, c)
 	case to != "":
-		if _, code, reason := r.dial(pt, &events.Dial{To: to, BridgeTo: c.ID}); code >= 300 {
+		d, code, reason := r.dial(pt, &events.Dial{To: to, BridgeTo: c.ID})
+		if code >= 300 {
 			r.end(pt, c, events.StatusFailed, code, reason, events.ByPlatform)
 			reply.send(code, reason, nil)
 			return
 		}
+		peer = d.ID
+	case target != nil:
+		if code, reason := r.attachBrowser(pt, c, target); code >= 300 {
+			r.end(pt, c, events.StatusFailed, code, reason, events.ByPlatform)
+			reply.send(code, reason, nil)
+			return
+		}
+		peer = target.ID
 	}
-	reply.send(events.CodeCreated, "answered", answer)
+	reply.sendPeer(events.CodeCreated, "answered", answer, peer)
 }
 
 // applyWebRTC takes the codec the leg's answer settled into use, as
