@@ -368,3 +368,70 @@ func TestDemoPageJoinsConference(t *testing.T) {
 	left := cf.wait(t, typeMemberLeft, callID, 1, 10*time.Second)[0].Data.(*events.MemberLeft)
 	t.Logf("browser left: %s", left.Reason)
 }
+
+// TestDemoPageComesBackAfterWorkerKill (issue 8): the demo page calls a
+// baresip phone; the edge and NATS run in one process, the media role in
+// two others. kill -9 of the worker that owns the call: the survivor
+// takes the phone's leg over (re-INVITE) and ends the browser's leg (a
+// DTLS-SRTP session cannot move) with 503 "owner changed"; the page sees
+// that on its event stream and comes back to the same phone by itself
+// (POST /whip?call_id=<phone's call>); both hear each other again and the
+// phone's call never ends.
+func TestDemoPageComesBackAfterWorkerKill(t *testing.T) {
+	needTools(t, "chromium", "baresip", "sox")
+	if !browser.InLoopbackNetns(t) {
+		return
+	}
+	up := startProc(t, "up", "--node-id", "edge", "--roles", "conference,dtmf", "--data", t.TempDir(), "--nats-port", "-1",
+		"--http", "127.0.0.1:0", "--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1")
+	natsURL, httpAddr := up.logValue(t, "url"), strings.TrimPrefix(up.logValue(t, "http"), "http://")
+	workers := map[string]*proc{}
+	for i, id := range []string{"w2", "w3"} {
+		rtp, webrtc := 35000+100*i, 35500+250*i
+		workers[id] = startProc(t, "worker", "--node-id", id, "--nats", natsURL, "--roles", "media", "--http", "127.0.0.1:0",
+			"--media-ip", "127.0.0.1", "--rtp-port-min", itoa(rtp), "--rtp-port-max", itoa(rtp+99),
+			"--webrtc-port-min", itoa(webrtc), "--webrtc-port-max", itoa(webrtc+249))
+	}
+	mediaSplit(t, natsURL, "w2", "w3")
+	nc := connect(t, natsURL)
+	ce := watchCalls(t, nc)
+	bob := startBaresip(t, baresipOpts{user: "bob", toneHz: 440, autoAnswer: true, rtpPorts: "35200-35299"})
+	page := openDemo(t, httpAddr)
+
+	page.eval(`sb.call(%q)`, bob.SIPURI())
+	callID := page.connected(20 * time.Second)
+	bob.waitEvent(t, "CALL_ESTABLISHED", 10*time.Second)
+	peer := evalAs[string](page, `sb.peerCallId`)
+	page.hear(440)
+
+	owner := ce.of(typeAnswered, callID)[0].Node
+	killed := time.Now()
+	_ = workers[owner].cmd.Process.Kill()
+	c := ce.wait(t, typeCompleted, callID, 1, 10*time.Second)[0]
+	t.Logf("browser leg %s ended by %s %v after the kill: %+v", callID, c.Node, c.Time.Sub(killed).Round(time.Millisecond), c.Data)
+	m := ce.wait(t, typeMigrated, peer, 1, 10*time.Second)[0]
+	t.Logf("phone leg %s migrated to %s %v after the kill", peer, m.Node, m.Time.Sub(killed).Round(time.Millisecond))
+
+	page.poll("page came back", `sb.reconnects === 1 && sb.state === "connected"`, 20*time.Second)
+	back := evalAs[string](page, `sb.callId`)
+	br := ce.wait(t, typeBridged, back, 1, 10*time.Second)[0]
+	t.Logf("page came back as %s, bridged to %s, %v after the kill", back, br.Data.(*events.CallBridged).PeerCallID, br.Time.Sub(killed).Round(time.Millisecond))
+	if br.Data.(*events.CallBridged).PeerCallID != peer {
+		t.Fatalf("the page came back to %s, want the phone's call %s", br.Data.(*events.CallBridged).PeerCallID, peer)
+	}
+	h := page.hear(440)
+	t.Logf("page hears %.0f Hz at %.1f dB again, %v after the kill", h.PeakHz, h.PeakDb, time.Since(killed).Round(time.Millisecond))
+	mark := recordedSamples(t, bob)
+	waitRecorded(t, 1500*time.Millisecond, map[*baresip]int{bob: mark})
+	w := recordedWAV(t, bob)
+	checkTone(t, "bob hears the browser again", lastSeconds(w, 1), float64(w.rate), browserHz, 440, -9)
+	if n := len(ce.of(typeCompleted, peer)); n != 0 {
+		t.Errorf("the phone's call ended during the failover")
+	}
+	if _, ok := bob.eventWithin("CALL_CLOSED", 0); ok {
+		t.Errorf("bob's call was closed")
+	}
+	page.eval(`sb.hangup()`)
+	ce.wait(t, typeCompleted, peer, 1, 10*time.Second)
+	bob.waitEvent(t, "CALL_CLOSED", 10*time.Second)
+}
