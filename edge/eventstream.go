@@ -107,7 +107,11 @@ func (w *WHIP) events(rw http.ResponseWriter, r *http.Request) {
 	}
 	select {
 	case w.streams <- struct{}{}:
-		defer func() { <-w.streams }()
+		w.met.open.Inc()
+		defer func() {
+			<-w.streams
+			w.met.open.Dec()
+		}()
 	default:
 		w.refuse(rw, "too_many", "too many event streams on this edge", http.StatusServiceUnavailable)
 		return
@@ -138,8 +142,6 @@ func (w *WHIP) events(rw http.ResponseWriter, r *http.Request) {
 	}
 	defer consume.Stop()
 
-	w.met.open.Inc()
-	defer w.met.open.Dec()
 	h := rw.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

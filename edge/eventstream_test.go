@@ -100,6 +100,18 @@ func (r *relay) open(t *testing.T, query string, hdr ...string) (*stream, *http.
 	return s, res
 }
 
+// closeStream closes s and waits until the edge has let it go.
+func (r *relay) closeStream(t *testing.T, s *stream) {
+	t.Helper()
+	s.res.Body.Close()
+	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if v := gauge(t, r.reg, "sb_http_event_streams"); v != 0 {
+			return fmt.Errorf("%v streams open", v)
+		}
+		return nil
+	})
+}
+
 // next reads the next event: its id and the call id in its data.
 func (s *stream) next(t *testing.T) (id, callID string) {
 	t.Helper()
@@ -160,13 +172,7 @@ func TestEventStream(t *testing.T) {
 	if _, res := r.open(t, "call_id="+a, "Authorization", "Bearer s3cret"); res.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("second stream: %d, want 503", res.StatusCode)
 	}
-	s.res.Body.Close()
-	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if v := gauge(t, r.reg, "sb_http_event_streams"); v != 0 {
-			return fmt.Errorf("%v streams open", v)
-		}
-		return nil
-	})
+	r.closeStream(t, s)
 
 	// Resume after event 3: only 5 follows.
 	s, res = r.open(t, "call_id="+a, "Authorization", "Bearer s3cret", "Last-Event-ID", "3")
@@ -176,7 +182,7 @@ func TestEventStream(t *testing.T) {
 	if id, _ := s.next(t); id != "5" {
 		t.Fatalf("resumed at %s, want 5", id)
 	}
-	s.res.Body.Close()
+	r.closeStream(t, s)
 
 	for _, c := range []struct {
 		query, auth string
@@ -198,7 +204,10 @@ func TestEventStream(t *testing.T) {
 	}
 
 	// Close ends a stream that is open.
-	s, _ = r.open(t, "call_id="+a+"&since=0", "Authorization", "Bearer s3cret")
+	s, res = r.open(t, "call_id="+a+"&since=0", "Authorization", "Bearer s3cret")
+	if s == nil {
+		t.Fatalf("open: %d", res.StatusCode)
+	}
 	ended := make(chan error, 1)
 	go func() { _, err := io.ReadAll(s.res.Body); ended <- err }()
 	r.whip.Close()
