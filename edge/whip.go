@@ -52,6 +52,7 @@ type WHIPConfig struct {
 // POST /whip?to=sip:bob@host       dial bob and bridge the browser to him
 // POST /whip?conference=room       join conference room
 // POST /whip?call_id=<id>          answer or take over call <id> (bridged to it)
+// POST /whip?echo                  an echo test
 //
 // It also serves the demo page (GET /) and the event relay the page reads
 // (GET /events, eventstream.go).
@@ -153,8 +154,8 @@ func (w *WHIP) post(rw http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	attach := q.Get("call_id")
-	if attach != "" && (len(attach) > 256 || q.Get("to") != "" || q.Get("conference") != "") {
-		http.Error(rw, "call_id is an existing call, up to 256 characters, and excludes to and conference", http.StatusBadRequest)
+	if attach != "" && len(attach) > 256 {
+		http.Error(rw, "call_id is an existing call's id, up to 256 characters", http.StatusBadRequest)
 		return
 	}
 	callID := newCallID(attach, w.cfg.Partitions)
@@ -173,6 +174,9 @@ func (w *WHIP) post(rw http.ResponseWriter, r *http.Request) {
 	}
 	if attach != "" {
 		m.Header.Set(events.HdrAttach, attach)
+	}
+	if q.Has("echo") {
+		m.Header.Set(events.HdrRoute, events.RouteEcho)
 	}
 	res, ok := w.request(rw, m, p)
 	if !ok {

@@ -25,6 +25,11 @@ const (
 	// call without a peer is bridged at once, a call being dialled is
 	// bridged when it answers.
 	HdrAttach = "Sb-Attach-Call"
+	// HdrRoute, if set to RouteEcho, makes the new call an echo test: what
+	// the browser sends comes back to it.
+	HdrRoute = "Sb-Route"
+	// RouteEcho is the route of echo calls (SIP echo_user, or HdrRoute).
+	RouteEcho = "echo"
 	// HdrPeerCallID, in the reply, is the call the new one is (or will be)
 	// bridged to: the one dialled for HdrDialTo, or HdrAttach's.
 	HdrPeerCallID = "Sb-Peer-Call-Id"

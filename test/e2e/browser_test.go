@@ -81,7 +81,8 @@ func (p *demoPage) poll(what, expr string, d time.Duration) {
 	p.t.Helper()
 	if _, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](expr,
 		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(d))); err != nil {
-		st := evalAs[string](p, `sb.state + " " + sb.error + " call " + sb.callId + "; log: " + document.getElementById("log").innerText.slice(0, 2000)`)
+		st := evalAs[string](p, `sb.state + " " + sb.error + " call " + sb.callId + " peer " + sb.peerCallId + "; events: " +
+			sb.events.filter(e => !e.type.endsWith("media_stats")).map(e => e.type.slice(15) + " " + e.call_id + " " + JSON.stringify(e.data)).join("\n")`)
 		p.t.Fatalf("%s: %v (page: %s)", what, err, st)
 	}
 }
@@ -434,4 +435,25 @@ func TestDemoPageComesBackAfterWorkerKill(t *testing.T) {
 	page.eval(`sb.hangup()`)
 	ce.wait(t, typeCompleted, peer, 1, 10*time.Second)
 	bob.waitEvent(t, "CALL_CLOSED", 10*time.Second)
+}
+
+// TestDemoPageEcho: what a new user tries first after `switchboard up`:
+// the demo page's echo test (POST /whip?echo) hears its own microphone
+// back through the platform.
+func TestDemoPageEcho(t *testing.T) {
+	needTools(t, "chromium", "sox")
+	if !browser.InLoopbackNetns(t) {
+		return
+	}
+	a := browserApp(t)
+	page := openDemo(t, a.HTTPAddr())
+	page.eval(`sb.callEcho()`)
+	page.connected(20 * time.Second)
+	h := page.hear(browserHz)
+	t.Logf("page hears its own %.0f Hz back at %.1f dB", h.PeakHz, h.PeakDb)
+	if math.Abs(h.PeakHz-browserHz) > 25 || h.PeakDb < -70 {
+		t.Errorf("page hears %.0f Hz at %.1f dB, want its own %d Hz echoed", h.PeakHz, h.PeakDb, browserHz)
+	}
+	page.eval(`sb.hangup()`)
+	page.poll("page ended", `sb.state === "ended"`, 5*time.Second)
 }

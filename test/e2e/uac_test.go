@@ -413,3 +413,26 @@ func TestTakenOverCallRefusingMoveEnds(t *testing.T) {
 		t.Fatal("the caller got no BYE from the new owner")
 	}
 }
+
+// TestDialOwnAddressLoops: a dial of the platform's own SIP address sends
+// an INVITE that comes back to the same platform with the same Call-ID
+// (a hairpin); one Call-ID cannot be both legs, so the loop is refused
+// with 482 Loop Detected (RFC 3261 §8.2.2.2) and the dial ends at once
+// with that code instead of hanging until Timer B.
+func TestDialOwnAddressLoops(t *testing.T) {
+	a := sipApp(t, 46600)
+	nc := connect(t, a.NATSURL())
+	ce := watchCalls(t, nc)
+	d := cmdReq[events.DialReply](t, nc, "dial", map[string]any{"to": "sip:echo@" + a.SIPAddr()})
+	if d.Code != 202 {
+		t.Fatalf("dial: %+v", d)
+	}
+	c := ce.wait(t, typeCompleted, d.CallID, 1, 5*time.Second)[0].Data.(*events.CallCompleted)
+	t.Logf("dial of our own address: %+v", c)
+	if c.SIPCode != 482 || c.Status != events.StatusFailed {
+		t.Errorf("completed %+v, want failed with 482", c)
+	}
+	if n := len(ce.of(typeIncoming, "")); n != 0 {
+		t.Errorf("%d call.incoming for the looped INVITE", n)
+	}
+}

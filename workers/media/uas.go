@@ -75,6 +75,15 @@ func (r *Role) onRequest(pt *partition, req *sip.Request, in inbound) {
 	switch req.Method {
 	case sip.INVITE:
 		if toTag == "" {
+			if fromTag, _ := req.From().Params.Get("tag"); c.Direction == events.DirectionOutbound && fromTag == c.LocalTag {
+				// Our own INVITE came back (a dial of the platform's own
+				// SIP address): one Call-ID cannot be both legs. RFC 3261
+				// §8.2.2.2: a merged request gets 482.
+				res := sip.NewResponseFromRequest(req, sip.StatusLoopDetected, "Loop Detected", nil)
+				res.AppendHeader(sip.NewHeader("Warning", `399 switchboard "a call to the platform's own SIP address loops back"`))
+				r.respond(in, res)
+				return
+			}
 			return // a retransmission that reached another edge; the first is being handled
 		}
 		r.onReinvite(pt, c, req, in)

@@ -53,8 +53,9 @@ func (r *Role) onWebRTCOffer(p int, msg *nats.Msg) {
 	}
 	callID := msg.Header.Get(events.HdrCallID)
 	room, to, attach := msg.Header.Get(events.HdrConference), msg.Header.Get(events.HdrDialTo), msg.Header.Get(events.HdrAttach)
+	echo := msg.Header.Get(events.HdrRoute)
 	n := 0
-	for _, v := range []string{room, to, attach} {
+	for _, v := range []string{room, to, attach, echo} {
 		if v != "" {
 			n++
 		}
@@ -64,7 +65,10 @@ func (r *Role) onWebRTCOffer(p int, msg *nats.Msg) {
 		reply.send(events.CodeBadRequest, "call id missing or not of partition "+strconv.Itoa(p), nil)
 		return
 	case n > 1:
-		reply.send(events.CodeBadRequest, "a call joins a conference, dials a SIP URI or attaches to a call: one of them", nil)
+		reply.send(events.CodeBadRequest, "a call joins a conference, dials a SIP URI, attaches to a call or echoes: one of them", nil)
+		return
+	case echo != "" && echo != events.RouteEcho:
+		reply.send(events.CodeBadRequest, "unknown route "+strconv.Quote(echo), nil)
 		return
 	case attach != "" && events.Partition(attach, r.cfg.Partitions) != p:
 		reply.send(events.CodeBadRequest, "call "+attach+" is not of partition "+strconv.Itoa(p), nil)
@@ -75,12 +79,15 @@ func (r *Role) onWebRTCOffer(p int, msg *nats.Msg) {
 	}
 	offer := append([]byte(nil), msg.Data...)
 	edge, source := msg.Header.Get(events.HdrEdge), msg.Header.Get(events.HdrSource)
-	r.wg.Go(func() { r.answerWebRTC(pt, callID, webrtcTarget{room, to, attach}, edge, source, offer, reply) })
+	r.wg.Go(func() { r.answerWebRTC(pt, callID, webrtcTarget{room, to, attach, echo != ""}, edge, source, offer, reply) })
 }
 
 // webrtcTarget is what a browser's call is for: at most one of a room to
-// join, a SIP URI to dial, or a call to attach to.
-type webrtcTarget struct{ room, to, attach string }
+// join, a SIP URI to dial, a call to attach to, or an echo test.
+type webrtcTarget struct {
+	room, to, attach string
+	echo             bool
+}
 
 // attachable says why call id (c, nil if none) cannot take a browser, or
 // returns 0 when it can.
@@ -177,8 +184,11 @@ func (r *Role) answerWebRTC(pt *partition, callID string, tg webrtcTarget, edge,
 	r.met.started.WithLabelValues(c.Direction).Inc()
 	r.met.calls.WithLabelValues(c.Direction).Inc()
 	c.Route = events.RouteWebRTC
-	if room != "" {
+	switch {
+	case room != "":
 		c.Route = "conference"
+	case tg.echo:
+		c.Route = events.RouteEcho
 	}
 	r.publish(pt, c, &events.CallIncoming{
 		From: c.RemoteURI, To: c.LocalURI, RequestURI: c.LocalURI, Source: source,
@@ -201,6 +211,8 @@ func (r *Role) answerWebRTC(pt *partition, callID string, tg webrtcTarget, edge,
 			return
 		}
 		peer = d.ID
+	case tg.echo:
+		c.forward.Store(c)
 	case target != nil:
 		if code, reason := r.attachBrowser(pt, c, target); code >= 300 {
 			r.end(pt, c, events.StatusFailed, code, reason, events.ByPlatform)
