@@ -79,7 +79,9 @@ func (r *Role) onWebRTCOffer(p int, msg *nats.Msg) {
 	}
 	offer := append([]byte(nil), msg.Data...)
 	edge, source := msg.Header.Get(events.HdrEdge), msg.Header.Get(events.HdrSource)
-	r.wg.Go(func() { r.answerWebRTC(pt, callID, webrtcTarget{room, to, attach, echo != ""}, edge, source, offer, reply) })
+	r.wg.Go(func() {
+		r.answerWebRTC(pt, callID, webrtcTarget{room, to, attach, echo != ""}, edge, source, offer, reply)
+	})
 }
 
 // webrtcTarget is what a browser's call is for: at most one of a room to
