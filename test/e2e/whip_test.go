@@ -194,6 +194,9 @@ func TestWHIPBadOffers(t *testing.T) {
 		{"only G722", "", g722, 488, "G722"},
 		{"bad room", "?conference=a.b", good, 400, "conference"},
 		{"bad SIP URI", "?to=nonsense", good, 400, "SIP URI"},
+		{"unknown call", "?call_id=nobody@example.com", good, 404, "no call nobody@example.com"},
+		{"room and URI", "?conference=r1&to=sip:bob@127.0.0.1", good, 400, "one of them"},
+		{"call and echo", "?call_id=nobody@example.com&echo", good, 400, "one of them"},
 	}
 	for _, c := range cases {
 		res, body := postOffer(t, a, c.query, "", c.offer)
