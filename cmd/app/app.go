@@ -272,6 +272,19 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 	return a, nil
 }
 
+// demoHost is addr as a browser on this machine can open it: browsers
+// allow the microphone on http:// only for localhost.
+func demoHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
 func defaultNodeID() string {
 	h, _ := os.Hostname()
 	h = strings.Map(func(r rune) rune {
@@ -354,6 +367,9 @@ func (a *App) Run(ctx context.Context) error {
 		"version", Version, "nats", a.NATSURL(), "embedded_nats", a.srv != nil,
 		"http", "http://"+a.HTTPAddr(), "sip", a.SIPAddr(), "roles", strings.Join(a.mode.Roles, ","), "edge", a.mode.Edge,
 		"partitions", a.cfg.Partitions)
+	if a.whip != nil {
+		a.log.Info("demo phone for a browser: open it and press 'Call the echo'", "url", "http://"+demoHost(a.HTTPAddr())+"/")
+	}
 	if a.srv != nil {
 		a.log.Info("embedded NATS listening; try: nats micro ls", "url", a.srv.ClientURL(), "jetstream_dir", filepath.Join(a.cfg.DataDir, "nats"))
 	}
