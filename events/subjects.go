@@ -32,6 +32,11 @@ const (
 	// "<partition>.<encoded call-id>"; other roles read it to tell a live
 	// call from an unknown one.
 	BucketCalls = "sb_calls"
+	// BucketIdempotency holds the replies of commands that carried an
+	// idempotency key, so that a retry reaching a partition's new owner
+	// is answered, not executed again; keys "<partition>.<hash>", kept
+	// IdempotencyTTL.
+	BucketIdempotency = "sb_idempotency"
 	// ConfigKeyPartitions is the key in BucketConfig holding P.
 	ConfigKeyPartitions = "partitions"
 

@@ -1,9 +1,7 @@
 package media
 
 import (
-	"container/list"
 	"encoding/json"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/nats-io/nats.go"
@@ -102,6 +100,14 @@ func (r *Role) HandleCommand(p int, verb string, msg *nats.Msg) bool {
 		reply.reply(events.CodeOK, map[bool]string{true: "in-band detection on", false: "in-band detection off"}[cmd.Enabled])
 	case *events.Hold, *events.Unhold:
 		_, hold := cmd.(*events.Hold)
+		if c.restored {
+			// Its media is being moved here by our own re-INVITE; another
+			// one now would cross it (491).
+			rep := reply.base(events.CodeServiceUnavailable, "call is being moved to this node; try again")
+			rep.RetryAfter = 1
+			reply.json(rep)
+			return true
+		}
 		if c.State != StateAnswered {
 			reply.reply(events.CodeConflict, "call is "+c.State+", not answered")
 			return true
@@ -176,10 +182,12 @@ func (p *pendingReply) reply(code int, reason string) { p.json(p.base(code, reas
 
 func (p *pendingReply) json(v any) {
 	b, _ := json.Marshal(v)
-	p.raw(b)
-	if p.remember != nil {
+	if p.remember != nil && !p.sent {
+		// Stored before it is sent: whoever sees the reply can retry
+		// anywhere and get it again.
 		p.remember(b)
 	}
+	p.raw(b)
 }
 
 func (p *pendingReply) raw(b []byte) {
@@ -193,50 +201,5 @@ func (p *pendingReply) raw(b []byte) {
 func (p *pendingReply) done(res *sip.Response) {
 	if p.onDone != nil {
 		p.onDone(res)
-	}
-}
-
-// idempotency remembers the replies of commands that carried an
-// idempotency key, bounded in count and age.
-type idempotency struct {
-	max   int
-	ttl   time.Duration
-	order *list.List
-	items map[string]*list.Element
-}
-
-type idemEntry struct {
-	key   string
-	reply []byte
-	at    time.Time
-}
-
-func newIdempotency(max int, ttl time.Duration) *idempotency {
-	return &idempotency{max: max, ttl: ttl, order: list.New(), items: map[string]*list.Element{}}
-}
-
-func (m *idempotency) get(k string) ([]byte, bool) {
-	e := m.items[k]
-	if e == nil {
-		return nil, false
-	}
-	ent := e.Value.(*idemEntry)
-	if time.Since(ent.at) > m.ttl {
-		m.order.Remove(e)
-		delete(m.items, k)
-		return nil, false
-	}
-	return ent.reply, true
-}
-
-func (m *idempotency) put(k string, b []byte) {
-	if e := m.items[k]; e != nil {
-		m.order.Remove(e)
-	}
-	m.items[k] = m.order.PushFront(&idemEntry{key: k, reply: b, at: time.Now()})
-	for m.order.Len() > m.max {
-		last := m.order.Back()
-		m.order.Remove(last)
-		delete(m.items, last.Value.(*idemEntry).key)
 	}
 }

@@ -78,6 +78,7 @@ type Role struct {
 	cfg    Config
 	nc     *nats.Conn
 	kv     jetstream.KeyValue
+	idemKV jetstream.KeyValue // command replies by idempotency key (idempotency.go)
 	ports  *rtpsession.Ports
 	log    *slog.Logger
 	met    *metrics
@@ -102,6 +103,7 @@ type metrics struct {
 	sipBad   prometheus.Counter
 	info     *prometheus.CounterVec
 	migrated prometheus.Counter
+	idemErr  prometheus.Counter
 	rtpIn    prometheus.CounterFunc
 	rtpOut   prometheus.CounterFunc
 	rtpBad   prometheus.CounterFunc
@@ -150,6 +152,13 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", BucketCalls, err)
 	}
+	idemKV, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: events.BucketIdempotency, Description: "switchboard: replies of commands with an idempotency_key",
+		History: 1, TTL: IdempotencyTTL, Replicas: cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", events.BucketIdempotency, err)
+	}
 	ports, err := rtpsession.NewPorts(cfg.RTPPortMin, cfg.RTPPortMax)
 	if err != nil {
 		return nil, err
@@ -157,7 +166,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	counters := &rtpsession.Counters{}
 	r := &Role{
 		BaseRole: workers.BaseRole{RoleName: events.RoleMedia},
-		cfg:      cfg, nc: nc, kv: kv, ports: ports, log: log, parser: sip.NewParser(),
+		cfg:      cfg, nc: nc, kv: kv, idemKV: idemKV, ports: ports, log: log, parser: sip.NewParser(),
 		parts: map[int]*partition{}, feed: newDTMFFeed(nc, cfg.Partitions),
 		met: &metrics{
 			calls: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -175,6 +184,9 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 			info: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Name: "sb_media_sip_info_total", Help: "In-dialog SIP INFO requests with a body, by result (ok, unsupported_type: 415, bad_body: 400).",
 			}, []string{"result"}),
+			idemErr: prometheus.NewCounter(prometheus.CounterOpts{
+				Name: "sb_media_idempotency_kv_errors_total", Help: "Failed reads and writes of command replies kept for idempotency keys (KV sb_idempotency).",
+			}),
 			migrated: prometheus.NewCounter(prometheus.CounterOpts{
 				Name: "sb_calls_migrated_total", Help: "Calls taken over from another node whose media this node moved to itself (re-INVITE accepted).",
 			}),
@@ -220,7 +232,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 			func() float64 { return float64(r.play.legs()) }),
 	}
 	if reg != nil {
-		reg.MustRegister(r.met.calls, r.met.started, r.met.ended, r.met.sipBad, r.met.migrated, r.met.rtpIn, r.met.rtpOut, r.met.rtpBad)
+		reg.MustRegister(r.met.calls, r.met.started, r.met.ended, r.met.sipBad, r.met.migrated, r.met.idemErr, r.met.rtpIn, r.met.rtpOut, r.met.rtpBad)
 		reg.MustRegister(gauges...)
 		reg.MustRegister(r.met.info, r.feed.dropped, r.feed.records, r.met.confVec)
 	}
@@ -248,12 +260,18 @@ func (r *Role) Close() {
 	r.wg.Wait()
 }
 
+// idemFailed counts and logs a KV failure of the idempotency store.
+func (r *Role) idemFailed(err error) {
+	r.met.idemErr.Inc()
+	r.log.Warn("idempotency reply not read or kept in KV", "bucket", events.BucketIdempotency, "err", err)
+}
+
 // partition is the state of one owned partition.
 type partition struct {
 	p     int
 	mu    sync.Mutex
 	calls map[string]*Call
-	idem  *idempotency
+	idem  *idemStore
 	stop  chan struct{}
 	// suspended: the node fenced itself; the calls' media runs on, but
 	// nothing of the partition is timed or written until Resume.
@@ -270,7 +288,7 @@ func (r *Role) part(p int) *partition {
 // so that in-dialog requests of calls set up by a previous owner are
 // answered (not 481), and starts the partition's ticker.
 func (r *Role) TakeOver(ctx context.Context, p int, _ bool) error {
-	pt := &partition{p: p, calls: map[string]*Call{}, idem: newIdempotency(4096, 10*time.Minute), stop: make(chan struct{})}
+	pt := &partition{p: p, calls: map[string]*Call{}, idem: newIdemStore(p, r.idemKV, r.idemFailed), stop: make(chan struct{})}
 	loaded, err := r.loadCalls(ctx, p)
 	if err != nil {
 		return err
