@@ -368,7 +368,7 @@ func (a *App) Run(ctx context.Context) error {
 		"http", "http://"+a.HTTPAddr(), "sip", a.SIPAddr(), "roles", strings.Join(a.mode.Roles, ","), "edge", a.mode.Edge,
 		"partitions", a.cfg.Partitions)
 	if a.whip != nil {
-		a.log.Info("demo phone for a browser: open it and press 'Call the echo'", "url", "http://"+demoHost(a.HTTPAddr())+"/")
+		a.log.Info("demo phone for a browser: open it and press 'Call the echo'", "demo", "http://"+demoHost(a.HTTPAddr())+"/")
 	}
 	if a.srv != nil {
 		a.log.Info("embedded NATS listening; try: nats micro ls", "url", a.srv.ClientURL(), "jetstream_dir", filepath.Join(a.cfg.DataDir, "nats"))

@@ -20,7 +20,9 @@ const typeMigrated = "io.switchboard.call.v1.migrated"
 // owned gets a re-INVITE from the survivor, which sipp accepts, and the
 // survivor echoes its RTP from then on (final media_stats of those calls,
 // published by the survivor, count the packets). Every call then ends
-// normally with sipp's BYE, and sipp sees no failed call.
+// normally with sipp's BYE, and sipp sees no failed call. An application's
+// durable JetStream consumer, disconnected from just before the loss to
+// the end, then gets every event the live subscriber saw, exactly once.
 func TestWorkerLossMovesMedia(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -49,6 +51,10 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 		t.Fatal(err)
 	}
 
+	// An application's durable consumer, away from before the loss until
+	// the end: it must then get every event, once.
+	app := newAppConsumer(t, natsURL, "e2e-app-"+how, "sb.evt.call.>")
+
 	dir := sippDir(t, 1, 1000)
 	done := sippEchoCalls(t, dir, sipAddr, "uac_migrate.xml", calls, 38450)
 
@@ -64,6 +70,7 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 		t.Fatalf("w2 answered %d of %d calls; want some on each worker", len(onW2), calls)
 	}
 
+	app.catchUp() // then away during the loss
 	killed := time.Now()
 	worker.signal(sig) // SIGKILL: no goodbye; SIGTERM: hand the partitions over
 	migrated := ce.wait(t, typeMigrated, "", len(onW2), 15*time.Second)
@@ -95,6 +102,8 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 			t.Errorf("call %s completed %+v: want a normal end by sipp's BYE", e.CallID, cc)
 		}
 	}
+	app.catchUp()
+	app.check(ce)
 	// The survivor echoed the migrated calls' RTP: about 4 s of it each.
 	for id := range onW2 {
 		stats := ce.of(typeStats, id)
