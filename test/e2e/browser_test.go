@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-voip/switchboard/cmd/app"
 	"github.com/switchboard-voip/switchboard/cmd/config"
 	"github.com/switchboard-voip/switchboard/events"
+	"github.com/switchboard-voip/switchboard/test/audio"
 	"github.com/switchboard-voip/switchboard/test/browser"
 )
 
@@ -222,6 +223,22 @@ func TestDemoPageCallsBaresip(t *testing.T) {
 	waitRecorded(t, 2*time.Second, map[*baresip]int{bob: recordedSamples(t, bob)})
 	w := recordedWAV(t, bob)
 	checkTone(t, "bob hears the browser", lastSeconds(w, 1), float64(w.rate), browserHz, 440, -9)
+
+	// Mute: the phone hears the browser no more; unmute: again.
+	page.eval(`sb.mute(true)`)
+	time.Sleep(500 * time.Millisecond)
+	waitRecorded(t, time.Second, map[*baresip]int{bob: recordedSamples(t, bob)})
+	w = recordedWAV(t, bob)
+	muted := audio.ToneLevel(lastSeconds(w, 0.8), float64(w.rate), browserHz)
+	page.eval(`sb.mute(false)`)
+	time.Sleep(500 * time.Millisecond)
+	waitRecorded(t, time.Second, map[*baresip]int{bob: recordedSamples(t, bob)})
+	w = recordedWAV(t, bob)
+	unmuted := audio.ToneLevel(lastSeconds(w, 0.8), float64(w.rate), browserHz)
+	t.Logf("bob hears the browser's %d Hz at %.1f dBFS muted, %.1f dBFS unmuted", browserHz, muted, unmuted)
+	if muted > -50 || unmuted < -15 {
+		t.Errorf("mute: %.1f dBFS muted, %.1f unmuted; want silence then the tone", muted, unmuted)
+	}
 
 	// DTMF from the keypad's code path.
 	dtmf := watchEvents(t, nc, events.CallEventSubject(callID, "dtmf"))
