@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/nats-io/nats.go"
 
 	"github.com/switchboard-voip/switchboard/cmd/app"
 	"github.com/switchboard-voip/switchboard/cmd/config"
@@ -179,6 +180,33 @@ func lastSeconds(w wavPCM, d float64) []int16 {
 	return w.samples[len(w.samples)-n:]
 }
 
+// bothHear checks that the page hears the phone's tone (WebAudio FFT) and
+// the phone hears the browser's (its last second of recording).
+func (p *demoPage) bothHear(t *testing.T, phone *baresip, what string) {
+	t.Helper()
+	hz := float64(phone.opts.toneHz)
+	h := p.hear(hz)
+	t.Logf("page hears %.0f Hz at %.1f dB (%s)", h.PeakHz, h.PeakDb, what)
+	if math.Abs(h.PeakHz-hz) > 25 || h.PeakDb < -70 {
+		t.Errorf("page hears %.0f Hz at %.1f dB, want the phone's %.0f Hz (%s)", h.PeakHz, h.PeakDb, hz, what)
+	}
+	waitRecorded(t, 1500*time.Millisecond, map[*baresip]int{phone: recordedSamples(t, phone)})
+	w := recordedWAV(t, phone)
+	checkTone(t, phone.opts.user+" hears the browser ("+what+")", lastSeconds(w, 1), float64(w.rate), browserHz, hz, -9)
+}
+
+// browserTest starts what every demo page test needs, inside the
+// namespace; ok false means this is the parent, which must return.
+func browserTest(t *testing.T, tools ...string) (a *app.App, nc *nats.Conn, ok bool) {
+	t.Helper()
+	needTools(t, append([]string{"chromium", "sox"}, tools...)...)
+	if !browser.InLoopbackNetns(t) {
+		return nil, nil, false
+	}
+	a = browserApp(t)
+	return a, connect(t, a.NATSURL()), true
+}
+
 // TestDemoPageCallsBaresip: the demo page dials a baresip phone through
 // the platform (Opus to the browser, G.711 to the phone, transcoded).
 // The phone hears the browser's 660 Hz, the page hears the phone's 440 Hz
@@ -186,12 +214,10 @@ func lastSeconds(w wavPCM, d float64) []int16 {
 // NATS, the page's live log shows the calls' events, and Hang up ends both
 // calls and the phone's.
 func TestDemoPageCallsBaresip(t *testing.T) {
-	needTools(t, "chromium", "baresip", "sox")
-	if !browser.InLoopbackNetns(t) {
+	a, nc, ok := browserTest(t, "baresip")
+	if !ok {
 		return
 	}
-	a := browserApp(t)
-	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
 	bob := startBaresip(t, baresipOpts{user: "bob", toneHz: 440, autoAnswer: true, rtpPorts: "35200-35299"})
 	page := openDemo(t, a.HTTPAddr())
@@ -213,22 +239,13 @@ func TestDemoPageCallsBaresip(t *testing.T) {
 		t.Errorf("browser call: transport %s, codec %s, transcoding %v; want webrtc, Opus, transcoded", inc.Transport, ans.Codec, br.Transcoding)
 	}
 
-	// The browser hears the phone.
-	h := page.hear(440)
-	t.Logf("page hears %.0f Hz at %.1f dB (440 Hz %.1f dB)", h.PeakHz, h.PeakDb, h.At["440"])
-	if math.Abs(h.PeakHz-440) > 25 || h.PeakDb < -70 {
-		t.Errorf("page hears %.0f Hz at %.1f dB, want the phone's 440 Hz", h.PeakHz, h.PeakDb)
-	}
-	// The phone hears the browser.
-	waitRecorded(t, 2*time.Second, map[*baresip]int{bob: recordedSamples(t, bob)})
-	w := recordedWAV(t, bob)
-	checkTone(t, "bob hears the browser", lastSeconds(w, 1), float64(w.rate), browserHz, 440, -9)
+	page.bothHear(t, bob, "bridged")
 
 	// Mute: the phone hears the browser no more; unmute: again.
 	page.eval(`sb.mute(true)`)
 	time.Sleep(500 * time.Millisecond)
 	waitRecorded(t, time.Second, map[*baresip]int{bob: recordedSamples(t, bob)})
-	w = recordedWAV(t, bob)
+	w := recordedWAV(t, bob)
 	muted := audio.ToneLevel(lastSeconds(w, 0.8), float64(w.rate), browserHz)
 	page.eval(`sb.mute(false)`)
 	time.Sleep(500 * time.Millisecond)
@@ -282,12 +299,10 @@ func TestDemoPageCallsBaresip(t *testing.T) {
 // the call rings; the demo page answers it by call id (POST
 // /whip?call_id=), and the phone and the browser hear each other.
 func TestDemoPageAnswersRingingCall(t *testing.T) {
-	needTools(t, "chromium", "baresip", "sox")
-	if !browser.InLoopbackNetns(t) {
+	a, nc, ok := browserTest(t, "baresip")
+	if !ok {
 		return
 	}
-	a := browserApp(t)
-	nc := connect(t, a.NATSURL())
 	ce := watchCalls(t, nc)
 	alice := startBaresip(t, baresipOpts{user: "alice", toneHz: 520, codecs: "PCMA/8000/1", rtpPorts: "35200-35299"})
 	page := openDemo(t, a.HTTPAddr())
@@ -310,14 +325,7 @@ func TestDemoPageAnswersRingingCall(t *testing.T) {
 	ans := ce.wait(t, typeAnswered, inc.CallID, 1, time.Second)[0].Data.(*events.CallAnswered)
 	t.Logf("ringing call %s answered by the browser's %s (%s)", inc.CallID, callID, ans.Codec)
 
-	h := page.hear(520)
-	t.Logf("page hears %.0f Hz at %.1f dB", h.PeakHz, h.PeakDb)
-	if math.Abs(h.PeakHz-520) > 25 || h.PeakDb < -70 {
-		t.Errorf("page hears %.0f Hz at %.1f dB, want the phone's 520 Hz", h.PeakHz, h.PeakDb)
-	}
-	waitRecorded(t, 2*time.Second, map[*baresip]int{alice: recordedSamples(t, alice)})
-	w := recordedWAV(t, alice)
-	checkTone(t, "alice hears the browser", lastSeconds(w, 1), float64(w.rate), browserHz, 520, -9)
+	page.bothHear(t, alice, "answered")
 
 	// A call that is no longer ringing nor free cannot be taken twice.
 	got, err := chromedp.Run(page.ctx, chromedp.Evaluate[string](fmt.Sprintf(`fetch("/whip?call_id=%s", {method: "POST",
@@ -341,12 +349,10 @@ func TestDemoPageAnswersRingingCall(t *testing.T) {
 // tones, each phone hears the browser and the other phone but not itself,
 // and the page's log shows the room's events.
 func TestDemoPageJoinsConference(t *testing.T) {
-	needTools(t, "chromium", "baresip", "sox")
-	if !browser.InLoopbackNetns(t) {
+	a, nc, ok := browserTest(t, "baresip")
+	if !ok {
 		return
 	}
-	a := browserApp(t)
-	nc := connect(t, a.NATSURL())
 	cf := watchEvents(t, nc, "sb.evt.conf.>")
 	const room = "webroom"
 	ms := joinPhones(t, a.SIPAddr(), room, cf, 35200, []int{400, 900}, []string{"PCMU/8000/1", "opus/48000/2"})
@@ -437,12 +443,7 @@ func TestDemoPageComesBackAfterWorkerKill(t *testing.T) {
 	if br.Data.(*events.CallBridged).PeerCallID != peer {
 		t.Fatalf("the page came back to %s, want the phone's call %s", br.Data.(*events.CallBridged).PeerCallID, peer)
 	}
-	h := page.hear(440)
-	t.Logf("page hears %.0f Hz at %.1f dB again, %v after the kill", h.PeakHz, h.PeakDb, time.Since(killed).Round(time.Millisecond))
-	mark := recordedSamples(t, bob)
-	waitRecorded(t, 1500*time.Millisecond, map[*baresip]int{bob: mark})
-	w := recordedWAV(t, bob)
-	checkTone(t, "bob hears the browser again", lastSeconds(w, 1), float64(w.rate), browserHz, 440, -9)
+	page.bothHear(t, bob, fmt.Sprintf("again, %v after the kill", time.Since(killed).Round(time.Millisecond)))
 	if n := len(ce.of(typeCompleted, peer)); n != 0 {
 		t.Errorf("the phone's call ended during the failover")
 	}
@@ -458,11 +459,10 @@ func TestDemoPageComesBackAfterWorkerKill(t *testing.T) {
 // the demo page's echo test (POST /whip?echo) hears its own microphone
 // back through the platform.
 func TestDemoPageEcho(t *testing.T) {
-	needTools(t, "chromium", "sox")
-	if !browser.InLoopbackNetns(t) {
+	a, _, ok := browserTest(t)
+	if !ok {
 		return
 	}
-	a := browserApp(t)
 	page := openDemo(t, a.HTTPAddr())
 	page.eval(`sb.callEcho()`)
 	page.connected(20 * time.Second)
