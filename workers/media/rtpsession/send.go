@@ -45,7 +45,7 @@ func (s *Session) WriteRTP(pt uint8, payload []byte, samples uint32, marker bool
 func (s *Session) Timestamp() uint32 {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	return s.ts
+	return s.clock.Timestamp()
 }
 
 // BeginEvent starts a run of packets that carry their own timestamps
@@ -58,8 +58,7 @@ func (s *Session) Timestamp() uint32 {
 func (s *Session) BeginEvent() uint32 {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	s.inEvent = true
-	return s.ts
+	return s.clock.BeginEvent()
 }
 
 // WriteAt sends one packet of payload type pt with timestamp ts, the
@@ -78,9 +77,7 @@ func (s *Session) WriteAt(pt uint8, payload []byte, ts uint32, marker bool) erro
 func (s *Session) EndEvent(samples uint32) {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	s.inEvent = false
-	s.ts += samples
-	s.markNext = true
+	s.clock.EndEvent(samples)
 }
 
 // Skip advances the timestamp by samples without sending: time passed with
@@ -89,9 +86,7 @@ func (s *Session) EndEvent(samples uint32) {
 // caller marks that next packet as the start of a talkspurt.
 func (s *Session) Skip(samples uint32) {
 	s.sendMu.Lock()
-	if !s.inEvent { // EndEvent accounts for the run's time
-		s.ts += samples
-	}
+	s.clock.Skip(samples)
 	s.sendMu.Unlock()
 }
 
@@ -107,14 +102,10 @@ func (s *Session) write(pt uint8, explicitPT bool, payload []byte, samples uint3
 	}
 	ts := at
 	if !explicitTS {
-		if s.inEvent {
+		var ok bool
+		if ts, marker, ok = s.clock.Frame(samples, marker); !ok {
 			s.sendMu.Unlock()
-			return nil
-		}
-		ts = s.ts
-		s.ts += samples
-		if s.markNext {
-			marker, s.markNext = true, false
+			return nil // an event replaces the audio
 		}
 	}
 	remote := s.remote.Load()
@@ -131,11 +122,10 @@ func (s *Session) write(pt uint8, explicitPT bool, payload []byte, samples uint3
 	if marker {
 		b[1] |= 0x80
 	}
-	binary.BigEndian.PutUint16(b[2:], s.seq)
+	binary.BigEndian.PutUint16(b[2:], s.clock.Seq())
 	binary.BigEndian.PutUint32(b[4:], ts)
 	binary.BigEndian.PutUint32(b[8:], s.ssrc)
 	copy(b[rtpHeaderSize:], payload)
-	s.seq++
 	_, err := s.pair.RTP.WriteToUDPAddrPort(b, remote.rtp)
 	if err == nil {
 		s.packetsSent++

@@ -81,12 +81,9 @@ type Session struct {
 	audioPT atomic.Uint32
 
 	sendMu      sync.Mutex
-	inEvent     bool // between BeginEvent and EndEvent
-	markNext    bool // mark the next frame (after an event)
+	clock       Clock
 	closed      bool
 	pt          uint8
-	seq         uint16
-	ts          uint32
 	packetsSent uint64
 	octetsSent  uint64
 	lastSentTS  uint32    // timestamp of the last packet sent
@@ -138,8 +135,7 @@ func New(cfg Config) (*Session, error) {
 		epoch:    now,
 		done:     make(chan struct{}),
 		pt:       cfg.PayloadType,
-		seq:      binary.BigEndian.Uint16(rnd[4:]),
-		ts:       binary.BigEndian.Uint32(rnd[6:]),
+		clock:    NewClock(binary.BigEndian.Uint16(rnd[4:]), binary.BigEndian.Uint32(rnd[6:])),
 	}
 	s.log = s.log.With("local", s.local.String(), "ssrc", ssrc)
 	s.lastActivity.Store(now.UnixNano())

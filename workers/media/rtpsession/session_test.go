@@ -591,8 +591,8 @@ func TestWriteHeaders(t *testing.T) {
 	// The frame written before SetRemote advanced the clock by 160.
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	if s.ts != ts {
-		t.Errorf("timestamp state %d, want %d", s.ts, ts)
+	if s.clock.Timestamp() != ts {
+		t.Errorf("timestamp state %d, want %d", s.clock.Timestamp(), ts)
 	}
 }
 

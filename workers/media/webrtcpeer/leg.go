@@ -14,6 +14,8 @@ import (
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
 )
 
 // State is where a leg's connection stands, as LegConfig.OnState reports
@@ -130,8 +132,7 @@ func (e *Engine) NewLeg(cfg LegConfig) *Leg {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	// RFC 3550 §5.1: random initial sequence number and timestamp.
-	l.out.seq = binary.BigEndian.Uint16(rnd[0:])
-	l.out.ts = binary.BigEndian.Uint32(rnd[2:])
+	l.out.clock = rtpsession.NewClock(binary.BigEndian.Uint16(rnd[0:]), binary.BigEndian.Uint32(rnd[2:]))
 	l.out.counters = l.counters
 	l.lastActivity.Store(time.Now().UnixNano())
 	return l

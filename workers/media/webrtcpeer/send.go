@@ -10,6 +10,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-voip/switchboard/workers/media/rtpsession"
 )
 
 // MaxPayload is the largest payload the write methods accept: what fits a
@@ -31,10 +33,7 @@ type sendStream struct {
 	writer      webrtc.TrackLocalWriter // nil until pion binds the track (DTLS done)
 	pt          uint8                   // the audio's payload type
 	hdr         rtp.Header              // reused for every packet
-	seq         uint16
-	ts          uint32
-	inEvent     bool // between BeginEvent and EndEvent
-	markNext    bool // mark the next frame (after an event)
+	clock       rtpsession.Clock
 	packetsSent uint64
 	octetsSent  uint64
 	lastSentAt  time.Time
@@ -120,7 +119,7 @@ func (l *Leg) WriteRTP(pt uint8, payload []byte, samples uint32, marker bool) er
 func (l *Leg) Timestamp() uint32 {
 	l.out.mu.Lock()
 	defer l.out.mu.Unlock()
-	return l.out.ts
+	return l.out.clock.Timestamp()
 }
 
 // writeSample, beginEvent, writeAt, endEvent and skip are the send state
@@ -132,8 +131,7 @@ func (s *sendStream) writeSample(payload []byte, samples uint32, marker bool) er
 func (s *sendStream) beginEvent() uint32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.inEvent = true
-	return s.ts
+	return s.clock.BeginEvent()
 }
 
 func (s *sendStream) writeAt(pt uint8, payload []byte, ts uint32, marker bool) error {
@@ -146,17 +144,13 @@ func (s *sendStream) writeAt(pt uint8, payload []byte, ts uint32, marker bool) e
 func (s *sendStream) endEvent(samples uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.inEvent = false
-	s.ts += samples
-	s.markNext = true
+	s.clock.EndEvent(samples)
 }
 
 func (s *sendStream) skip(samples uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.inEvent { // endEvent accounts for the run's time
-		s.ts += samples
-	}
+	s.clock.Skip(samples)
 }
 
 // BeginEvent starts a run of packets that carry their own timestamps
@@ -197,13 +191,9 @@ func (s *sendStream) write(pt uint8, explicitPT bool, payload []byte, samples ui
 	}
 	ts := at
 	if !explicitTS {
-		if s.inEvent {
-			return nil
-		}
-		ts = s.ts
-		s.ts += samples
-		if s.markNext {
-			marker, s.markNext = true, false
+		var ok bool
+		if ts, marker, ok = s.clock.Frame(samples, marker); !ok {
+			return nil // an event replaces the audio
 		}
 	}
 	if s.writer == nil {
@@ -216,11 +206,10 @@ func (s *sendStream) write(pt uint8, explicitPT bool, payload []byte, samples ui
 		Version:        2,
 		Marker:         marker,
 		PayloadType:    pt,
-		SequenceNumber: s.seq,
+		SequenceNumber: s.clock.Seq(),
 		Timestamp:      ts,
 		SSRC:           s.ssrc.Load(),
 	}
-	s.seq++
 	_, err := s.writer.WriteRTP(&s.hdr, payload)
 	if err != nil {
 		s.counters.sendError()
