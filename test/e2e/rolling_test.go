@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/test/natstest"
+	"github.com/switchboard-voip/switchboard/test/peers"
 	"github.com/switchboard-voip/switchboard/test/rtpcap"
 )
 
@@ -72,7 +73,7 @@ func TestRollingRestartKeepsCalls(t *testing.T) {
 	ce := watchCalls(t, nc)
 
 	dir := sippDir(t, 1, 1000)
-	if err := os.WriteFile(filepath.Join(dir, "uac_rolling.xml"), []byte(rollingScenario(20, 1000)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "uac_rolling.xml"), []byte(peers.MovingCallScenario(20, 1000)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	capture, err := rtpcap.Start(t.TempDir(), sippMP, sippMP+4*calls-1, 90*time.Second)

@@ -1,11 +1,11 @@
-package e2e
+package peers
 
 import (
 	"fmt"
 	"strings"
 )
 
-// rollingScenario is a sipp UAC scenario for calls whose media the platform
+// MovingCallScenario is a sipp UAC scenario for calls whose media the platform
 // moves: a PCMU call to [service] streaming tone.ulaw for rounds rounds of
 // roundMS each, answering every re-INVITE (and taking its ACK) whenever it
 // comes, then BYE.
@@ -18,7 +18,7 @@ import (
 // optional; INVITE), each 200 jumps straight back to its round's waits, and
 // a round's timeout jumps straight to the next round's waits, so the call
 // is always waiting on a <recv> while it is up.
-func rollingScenario(rounds, roundMS int) string {
+func MovingCallScenario(rounds, roundMS int) string {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
