@@ -52,6 +52,11 @@ type failoverResult struct {
 	GapP50     float64 `json:"phone_gap_p50_ms"`
 	GapP99     float64 `json:"phone_gap_p99_ms"`
 	GapMax     float64 `json:"phone_gap_max_ms"`
+	// The same measure for the calls that did not move, over the same
+	// window (the signal to a second after the last move): what the machine
+	// and sipp alone cost, the baseline of the figures above.
+	CtrlP50    float64 `json:"unmoved_gap_p50_ms"`
+	CtrlP99    float64 `json:"unmoved_gap_p99_ms"`
 	PlatP50    float64 `json:"gap_ms_event_p50"`
 	PlatP99    float64 `json:"gap_ms_event_p99"`
 	LastMoved  float64 `json:"last_moved_after_signal_ms"`
@@ -341,6 +346,27 @@ func (b *bench) runFailover(ctx context.Context, n int, how string) (*failoverRe
 		ts := slices.SortedFunc(slices.Values(slices.Concat(bySrc[from.Port()], bySrc[to.Port()])), time.Time.Compare)
 		gaps = append(gaps, rtpcap.LongestGap(ts, signalled, m.at.Add(time.Second)))
 	}
+	var ctrl []time.Duration
+	victimCalls := map[string]bool{}
+	for _, c := range mine {
+		victimCalls[c] = true
+	}
+	end := signalled.Add(time.Duration(r.LastMoved*float64(time.Millisecond)) + time.Second)
+	for c, addr := range ml.local {
+		if victimCalls[c] {
+			continue
+		}
+		if _, moved := ml.moved[c]; moved {
+			continue
+		}
+		if src, err := netip.ParseAddrPort(addr); err == nil && len(bySrc[src.Port()]) > 0 {
+			ctrl = append(ctrl, rtpcap.LongestGap(bySrc[src.Port()], signalled, end))
+		}
+	}
+	slices.Sort(ctrl)
+	if len(ctrl) > 0 {
+		r.CtrlP50, r.CtrlP99 = ms(rtpcap.Percentile(ctrl, 50)), ms(rtpcap.Percentile(ctrl, 99))
+	}
 	slices.Sort(gaps)
 	slices.Sort(plat50)
 	if len(gaps) > 0 {
@@ -413,14 +439,14 @@ func printFailover(rs []*failoverResult) {
 		return
 	}
 	fmt.Println("\nfailover: media gap seen by sipp (longest silence from the signal to 1 s after the call moved)")
-	fmt.Println("| calls | lost worker | its calls | moved | gap p50 | gap p99 | gap max | gap_ms p50/p99 (event) | last moved after | sipp ok | verdict |")
-	fmt.Println("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+	fmt.Println("| calls | lost worker | its calls | moved | gap p50 | gap p99 | gap max | calls not moved: gap p50 / p99 | gap_ms p50/p99 (event) | last moved after | sipp ok | verdict |")
+	fmt.Println("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 	for _, r := range rs {
 		how := "kill -9"
 		if r.How == "drain" {
 			how = fmt.Sprintf("SIGTERM (exit after %.0f ms)", r.Exit)
 		}
-		fmt.Printf("| %d | %s | %d | %d | %.0f ms | %.0f ms | %.0f ms | %.0f / %.0f ms | %.0f ms | %d/%d | %s |\n",
-			r.N, how, r.OnVictim, r.Moved, r.GapP50, r.GapP99, r.GapMax, r.PlatP50, r.PlatP99, r.LastMoved, r.OK, r.N, r.Verdict)
+		fmt.Printf("| %d | %s | %d | %d | %.0f ms | %.0f ms | %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f ms | %d/%d | %s |\n",
+			r.N, how, r.OnVictim, r.Moved, r.GapP50, r.GapP99, r.GapMax, r.CtrlP50, r.CtrlP99, r.PlatP50, r.PlatP99, r.LastMoved, r.OK, r.N, r.Verdict)
 	}
 }
