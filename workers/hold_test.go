@@ -69,6 +69,9 @@ func TestReturningNodeWaitsForBusyPartitions(t *testing.T) {
 		return nil
 	})
 
+	if a.Others(events.RoleMedia) != 1 || b.Others(events.RoleMedia) != 1 {
+		t.Errorf("Others: a sees %d, b %d; want 1 each", a.Others(events.RoleMedia), b.Others(events.RoleMedia))
+	}
 	if err := b.Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +85,12 @@ func TestReturningNodeWaitsForBusyPartitions(t *testing.T) {
 		return nil
 	})
 
+	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if k := a.Others(events.RoleMedia); k != 0 {
+			return fmt.Errorf("a sees %d other media nodes after b drained", k)
+		}
+		return nil
+	})
 	b2, _, _ := startHolding("node-b")
 	back := time.Now()
 	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {

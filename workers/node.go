@@ -76,6 +76,9 @@ type Node struct {
 	// suspended are the partitions of Suspender roles this node owned when
 	// it fenced itself: kept, not handled, until resumed or released.
 	suspended map[string]map[int]suspension
+	// others counts, per role, the live non-draining members other than
+	// this node, as the loop last saw them (Others).
+	others map[string]int
 
 	// Loop-only state (touched by the loop goroutine alone).
 	peers  map[string]*peer
@@ -122,6 +125,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, roles []Role, opts ...O
 		drained:   make(chan struct{}),
 		owned:     map[string]map[int]*ownership{},
 		suspended: map[string]map[int]suspension{},
+		others:    map[string]int{},
 	}
 	for _, o := range opts {
 		if err := o(n); err != nil {
@@ -173,6 +177,15 @@ func (n *Node) Owned(role string) []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Others returns how many live, non-draining members other than this node
+// run role, as the node last saw them: whether anyone is there to take
+// over what this node hands back.
+func (n *Node) Others(role string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.others[role]
 }
 
 // Ready reports whether the node is connected, has joined, and has every
@@ -471,6 +484,12 @@ func (n *Node) ringFor(role string, now time.Time) *ring.Ring {
 	}
 	slices.Sort(members)
 	n.met.clusterNodes.WithLabelValues(role).Set(float64(len(members)))
+	n.mu.Lock()
+	n.others[role] = len(members)
+	if !n.draining {
+		n.others[role]-- // ourselves
+	}
+	n.mu.Unlock()
 	sig := strings.Join(members, ",")
 	if c, ok := n.rings[role]; ok && c.sig == sig {
 		return c.r

@@ -410,8 +410,8 @@ func (a *App) Drain(ctx context.Context) error {
 	if err := a.node.Drain(ctx); err != nil {
 		return err
 	}
-	if a.media == nil {
-		return nil
+	if a.media == nil || a.node.Others(events.RoleMedia) == 0 {
+		return nil // nobody takes the calls over: nothing to wait for
 	}
 	start := time.Now()
 	if err := a.media.WaitHandovers(ctx); err != nil {
