@@ -693,6 +693,19 @@ func (e *SIPEdge) stopRetransmit(callID string, cseq uint32) {
 // response to the call's partition. The worker gets a reply naming this edge
 // (or an error) as soon as the request has been handed to the transport.
 func (e *SIPEdge) onSend(m *nats.Msg) {
+	if m.Header.Get(events.HdrProbe) != "" {
+		e.mu.Lock()
+		closed := e.closed
+		e.mu.Unlock()
+		if closed {
+			e.replySend(m, errors.New("edge shutting down"))
+		} else if m.Reply != "" {
+			r := nats.NewMsg(m.Reply)
+			r.Header.Set(events.HdrEdge, e.cfg.EdgeID)
+			_ = e.nc.PublishMsg(r)
+		}
+		return
+	}
 	msg, err := e.parser.ParseSIP(m.Data)
 	req, ok := msg.(*sip.Request)
 	if err != nil || !ok {

@@ -105,8 +105,11 @@ type CallMigrated struct {
 	// LocalRTP is the new RTP address the far end now sends to.
 	LocalRTP string `json:"local_rtp"`
 	// GapMS is the time from the takeover of the call's partition to the
-	// far end's 2xx to the re-INVITE, in milliseconds: the media gap on
-	// this node's side, not counting the failure detection before it.
+	// far end's 2xx to the re-INVITE, in milliseconds. It is not the gap
+	// the phone hears: after a crash the failure detection comes before it;
+	// after a drain the old owner keeps the media running until the phone
+	// switches, so the phone hears about one packet interval
+	// (docs/cluster.md#rolling-restarts-and-the-gap-a-phone-hears).
 	GapMS float64 `json:"gap_ms"`
 }
 

@@ -27,6 +27,11 @@ const (
 	HdrKind = "Sb-Kind"
 	// HdrError carries an edge's reason when it could not send a request.
 	HdrError = "Sb-Error"
+	// HdrProbe on a message to an edge's out subject asks only whether the
+	// edge is there: it replies at once and sends nothing. A worker waiting
+	// for the final response to a request asks before sending it again, since
+	// the edge's transaction retransmits (and ends with a 408) while it lives.
+	HdrProbe = "Sb-Probe"
 
 	// ContactPlaceholder is the Contact host workers write: only the edge
 	// that sends a message knows the address the far end can reach the

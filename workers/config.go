@@ -29,6 +29,9 @@ type Config struct {
 	NodeTimeout time.Duration
 	// DrainTimeout bounds how long Drain waits for partitions to be handed over.
 	DrainTimeout time.Duration
+	// RebalanceDelay is how long a node keeps a busy partition (Holder)
+	// that the ring gives to a node that joined; zero hands it over at once.
+	RebalanceDelay time.Duration
 	// Replicas of the KV buckets and the event stream (1 on one machine, 3
 	// on a NATS cluster).
 	Replicas int
@@ -50,6 +53,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: heartbeat interval must be positive", ErrConfig)
 	case c.NodeTimeout < 3*c.HeartbeatInterval:
 		return fmt.Errorf("%w: node timeout %v must be at least 3 heartbeat intervals (%v)", ErrConfig, c.NodeTimeout, 3*c.HeartbeatInterval)
+	case c.RebalanceDelay < 0:
+		return fmt.Errorf("%w: rebalance delay %v is negative", ErrConfig, c.RebalanceDelay)
 	case c.Replicas < 1 || c.Replicas > 5:
 		return fmt.Errorf("%w: replicas %d not in 1..5", ErrConfig, c.Replicas)
 	}

@@ -24,7 +24,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "sb_partitions_owned", Help: "Partitions of a role this node owns.",
 		}, []string{"role"}),
 		partitionChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sb_partition_changes_total", Help: "Partition ownership changes on this node (acquired, released, lost).",
+			Name: "sb_partition_changes_total", Help: "Partition ownership changes on this node (acquired, released, lost, suspended, resumed; held: a busy partition kept for a while from a node that joined).",
 		}, []string{"role", "change"}),
 		heartbeatFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sb_heartbeat_failures_total", Help: "Heartbeats that were not acknowledged by JetStream.",

@@ -43,6 +43,10 @@ type ownership struct {
 	// after the lease is handed back.
 	mu       sync.RWMutex
 	released bool
+	// unwantedSince is when the ring first gave this partition to another
+	// node (a node that joined) while the role still had calls in it; zero
+	// while the ring gives it to us. Loop-only.
+	unwantedSince time.Time
 }
 
 // Node is one member of the cluster: it heartbeats, and for every worker
@@ -72,6 +76,9 @@ type Node struct {
 	// suspended are the partitions of Suspender roles this node owned when
 	// it fenced itself: kept, not handled, until resumed or released.
 	suspended map[string]map[int]suspension
+	// others counts, per role, the live non-draining members other than
+	// this node, as the loop last saw them (Others).
+	others map[string]int
 
 	// Loop-only state (touched by the loop goroutine alone).
 	peers  map[string]*peer
@@ -118,6 +125,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, roles []Role, opts ...O
 		drained:   make(chan struct{}),
 		owned:     map[string]map[int]*ownership{},
 		suspended: map[string]map[int]suspension{},
+		others:    map[string]int{},
 	}
 	for _, o := range opts {
 		if err := o(n); err != nil {
@@ -169,6 +177,15 @@ func (n *Node) Owned(role string) []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Others returns how many live, non-draining members other than this node
+// run role, as the node last saw them: whether anyone is there to take
+// over what this node hands back.
+func (n *Node) Others(role string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.others[role]
 }
 
 // Ready reports whether the node is connected, has joined, and has every
@@ -467,6 +484,12 @@ func (n *Node) ringFor(role string, now time.Time) *ring.Ring {
 	}
 	slices.Sort(members)
 	n.met.clusterNodes.WithLabelValues(role).Set(float64(len(members)))
+	n.mu.Lock()
+	n.others[role] = len(members)
+	if !n.draining {
+		n.others[role]-- // ourselves
+	}
+	n.mu.Unlock()
 	sig := strings.Join(members, ",")
 	if c, ok := n.rings[role]; ok && c.sig == sig {
 		return c.r
@@ -494,7 +517,13 @@ func (n *Node) reconcile(ctx context.Context, role string) {
 		n.mu.Lock()
 		own := n.owned[role][p]
 		n.mu.Unlock()
+		if own != nil && want {
+			own.unwantedSince = time.Time{}
+		}
 		switch {
+		case own != nil && !want && !draining && n.holdForJoiner(role, p, own, now):
+			// Keep it a while: its calls would otherwise move a second time
+			// (a worker restarting in a rolling update comes back at once).
 		case own != nil && !want:
 			reason := "rebalance"
 			if draining {
@@ -520,6 +549,26 @@ func (n *Node) reconcile(ctx context.Context, role string) {
 			n.deleteLease(ctx, key, le.rev)
 		}
 	}
+}
+
+// holdForJoiner reports whether to keep p although the ring now gives it to
+// another node. The ring takes a partition away from a live owner only when
+// a node joins; moving a partition moves its calls (a re-INVITE each), and a
+// worker that leaves and comes straight back (a rolling restart) would get
+// its calls moved twice for one departure. So a partition in which the role
+// has calls (Holder.Busy) is kept for up to RebalanceDelay; idle partitions
+// go at once, and a draining or departing owner hands everything over as
+// usual.
+func (n *Node) holdForJoiner(role string, p int, own *ownership, now time.Time) bool {
+	h, ok := n.roles[role].(Holder)
+	if !ok || n.cfg.RebalanceDelay <= 0 || !h.Busy(p) {
+		return false
+	}
+	if own.unwantedSince.IsZero() {
+		own.unwantedSince = now
+		n.met.partitionChanges.WithLabelValues(role, "held").Inc()
+	}
+	return now.Sub(own.unwantedSince) < n.cfg.RebalanceDelay
 }
 
 func (n *Node) acquire(ctx context.Context, role string, p int, rev uint64, prev string, takeover bool) {
@@ -754,6 +803,16 @@ func (n *Node) deleteLease(ctx context.Context, key string, rev uint64) {
 	kctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := n.st.Owners.Delete(kctx, key, jetstream.LastRevision(rev)); err != nil {
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			// Our entry is stale: the watcher delivered our own put after
+			// we had deleted the lease (or someone moved it on). Forget it;
+			// the watcher brings the current value, if any. Retrying the
+			// stale revision in every loop turn flooded KV with failing
+			// deletes (a thousand in a second of startup churn).
+			n.log.Debug("lease not deleted: revision moved on", "key", key, "rev", rev)
+			delete(n.leases, key)
+			return
+		}
 		n.log.Warn("lease not deleted", "key", key, "err", err)
 		return
 	}

@@ -48,6 +48,16 @@ type Suspender interface {
 	Resume(p int)
 }
 
+// Holder is a role whose partitions are costly to move while they hold
+// work: the media role's calls each need a re-INVITE. The runtime keeps a
+// busy partition for up to Config.RebalanceDelay when the ring gives it to a
+// node that joined (see Node), instead of moving its calls at once.
+type Holder interface {
+	// Busy reports whether p has state that moving would disturb
+	// (answered calls). Called from the runtime's loop: keep it cheap.
+	Busy(p int) bool
+}
+
 // BaseRole owns partitions for a role whose call logic is not running in
 // this build: it keeps no state, answers no commands (501) and ignores
 // messages. Real roles embed it to inherit the no-op parts.

@@ -200,7 +200,7 @@ func New(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (_
 	a.node, err = workers.New(ctx, a.nc, workers.Config{
 		NodeID: cfg.NodeID, Roles: mode.Roles, Labels: labels, Partitions: cfg.Partitions,
 		VNodes: cfg.VNodes, Probes: cfg.Probes, HeartbeatInterval: cfg.HeartbeatInterval,
-		NodeTimeout: cfg.NodeTimeout, DrainTimeout: cfg.DrainTimeout, Replicas: cfg.Replicas,
+		NodeTimeout: cfg.NodeTimeout, DrainTimeout: cfg.DrainTimeout, RebalanceDelay: cfg.RebalanceDelay, Replicas: cfg.Replicas,
 		EventRetention: cfg.EventRetention, Version: Version, HTTPAddr: cfg.HTTPAddr,
 	}, roles, workers.WithLogger(a.log), workers.WithRegisterer(a.reg))
 	if err != nil {
@@ -423,10 +423,25 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
-// Drain hands every partition to other nodes (SIGTERM). Cancel Run's
-// context afterwards.
+// Drain hands every partition to other nodes (SIGTERM), then waits (within
+// the drain timeout) until the phones of the media role's calls have moved
+// their media to the new owners, so that exiting cuts no audio. Cancel
+// Run's context afterwards.
 func (a *App) Drain(ctx context.Context) error {
-	return a.node.Drain(ctx)
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.DrainTimeout)
+	defer cancel()
+	if err := a.node.Drain(ctx); err != nil {
+		return err
+	}
+	if a.media == nil || a.node.Others(events.RoleMedia) == 0 {
+		return nil // nobody takes the calls over: nothing to wait for
+	}
+	start := time.Now()
+	if err := a.media.WaitHandovers(ctx); err != nil {
+		return fmt.Errorf("calls still moving to their new owners: %w", err)
+	}
+	a.log.Info("drained: every call's media moved to its new owner", "waited", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 func (a *App) watchGauges(ctx context.Context) {

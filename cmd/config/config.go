@@ -103,6 +103,8 @@ type Config struct {
 	NodeTimeout time.Duration `yaml:"node_timeout" help:"silence after which a node is gone and its partitions are taken over"`
 	// DrainTimeout bounds the hand-over of partitions on SIGTERM.
 	DrainTimeout time.Duration `yaml:"drain_timeout" help:"longest SIGTERM waits for partitions to be handed over"`
+	// RebalanceDelay: how long a returning or new worker waits for busy partitions.
+	RebalanceDelay time.Duration `yaml:"rebalance_delay" help:"how long an owner keeps a partition with calls that the ring gives to a node that joined (0: at once)"`
 	// Replicas of KV buckets and the event stream (3 on a NATS cluster).
 	Replicas int `yaml:"replicas" help:"replicas of the KV buckets and event stream (3 on a NATS cluster)"`
 	// EventRetention is how long events stay replayable.
@@ -146,6 +148,7 @@ func Default() Config {
 		HeartbeatInterval: 500 * time.Millisecond,
 		NodeTimeout:       2500 * time.Millisecond,
 		DrainTimeout:      30 * time.Second,
+		RebalanceDelay:    60 * time.Second,
 		Replicas:          1,
 		EventRetention:    72 * time.Hour,
 		CommandTimeout:    5 * time.Second,

@@ -5,7 +5,8 @@
 //
 //	go run ./test/bench -scenario cps         calls per second, no media
 //	go run ./test/bench -scenario concurrent  N calls at once with RTP both ways
-//	go run ./test/bench -scenario all
+//	go run ./test/bench -scenario failover    media gap when a media worker is killed or drained
+//	go run ./test/bench -scenario all          (cps, concurrent, transcode)
 //
 // Each step (one rate, or one concurrency level) gets a fresh platform, so
 // that one overloaded step cannot spoil the next. Every sipp run is bounded
@@ -54,11 +55,13 @@ func main() {
 
 func run() int {
 	var (
-		scenario = flag.String("scenario", "all", "cps, concurrent, transcode or all")
+		scenario = flag.String("scenario", "all", "cps, concurrent, transcode, failover or all (all: the first three)")
 		rates    = flag.String("rates", "100,300,500,1000,2000", "cps: call rates to try, comma-separated")
 		seconds  = flag.Int("cps-seconds", 10, "cps: seconds of calls per rate (sipp -m = rate x this)")
 		calls    = flag.String("calls", "500,1000,2000", "concurrent: numbers of simultaneous calls, comma-separated")
 		tcalls   = flag.String("transcode-calls", "250,500", "transcode: numbers of simultaneous G.711<->Opus bridged calls, comma-separated")
+		fcalls   = flag.String("failover-calls", "100,500", "failover: numbers of live echo calls over three media workers, comma-separated")
+		fhow     = flag.String("failover-how", "kill,drain", "failover: how the worker is lost: kill (kill -9), drain (SIGTERM), comma-separated")
 		ramp     = flag.Int("ramp", 0, "concurrent: sipp -r while ramping up (0: max(50, calls/10), a 10 s ramp)")
 		hold     = flag.Duration("hold", 20*time.Second, "concurrent: how long all calls are up together")
 		bin      = flag.String("bin", "", "switchboard binary (default: build one from this module)")
@@ -78,9 +81,31 @@ func run() int {
 	doCPS := *scenario == "cps" || *scenario == "all"
 	doConc := *scenario == "concurrent" || *scenario == "all"
 	doTrans := *scenario == "transcode" || *scenario == "all"
-	if !doCPS && !doConc && !doTrans {
-		fmt.Fprintf(os.Stderr, "bench: unknown -scenario %q (cps, concurrent, transcode or all)\n", *scenario)
+	doFail := *scenario == "failover"
+	if !doCPS && !doConc && !doTrans && !doFail {
+		fmt.Fprintf(os.Stderr, "bench: unknown -scenario %q (cps, concurrent, transcode, failover or all)\n", *scenario)
 		return 2
+	}
+	failList, err := ints(*fcalls)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -failover-calls:", err)
+		return 2
+	}
+	var hows []string
+	for _, h := range strings.Split(*fhow, ",") {
+		switch h = strings.TrimSpace(h); h {
+		case "kill", "drain":
+			hows = append(hows, h)
+		default:
+			fmt.Fprintf(os.Stderr, "bench: -failover-how: %q is neither kill nor drain\n", h)
+			return 2
+		}
+	}
+	if doFail {
+		if _, err := exec.LookPath("dumpcap"); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: failover needs dumpcap (apt-get install tshark, or test/install-peers.sh)")
+			return 2
+		}
 	}
 	rateList, err := ints(*rates)
 	if err != nil {
@@ -190,7 +215,28 @@ func run() int {
 			printConcDetail(r)
 		}
 	}
+	if doFail {
+		for _, n := range failList {
+			for _, how := range hows {
+				if ctx.Err() != nil {
+					break
+				}
+				fmt.Fprintf(os.Stderr, "bench: failover %s, %d calls, load %s ...\n", how, n, loadavg())
+				r, err := b.runFailover(ctx, n, how)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "bench: failover %s %d: %v\n", how, n, err)
+					allOK = false
+					if r == nil {
+						continue
+					}
+				}
+				allOK = allOK && r.Verdict == "ok"
+				rep.Failover = append(rep.Failover, r)
+			}
+		}
+	}
 	rep.print()
+	printFailover(rep.Failover)
 	if *jsonOut != "" {
 		if j, err := json.MarshalIndent(rep, "", "  "); err == nil {
 			_ = os.WriteFile(*jsonOut, j, 0o644)

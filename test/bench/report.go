@@ -9,12 +9,13 @@ import (
 
 // report is everything a run measured.
 type report struct {
-	Machine    string        `json:"machine"`
-	Started    string        `json:"started"`
-	Work       string        `json:"work_dir"`
-	CPS        []*cpsResult  `json:"cps,omitempty"`
-	Concurrent []*concResult `json:"concurrent,omitempty"`
-	Transcode  []*concResult `json:"transcode,omitempty"`
+	Machine    string            `json:"machine"`
+	Started    string            `json:"started"`
+	Work       string            `json:"work_dir"`
+	CPS        []*cpsResult      `json:"cps,omitempty"`
+	Concurrent []*concResult     `json:"concurrent,omitempty"`
+	Transcode  []*concResult     `json:"transcode,omitempty"`
+	Failover   []*failoverResult `json:"failover,omitempty"`
 }
 
 func f1(v float64) string {

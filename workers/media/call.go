@@ -71,35 +71,42 @@ type Call struct {
 	Node     string    `json:"node,omitempty"` // the owner that saved it last
 
 	// Not persisted.
-	restored    bool                     // loaded from KV by a takeover; no media on this node
-	restoredAt  time.Time                // when
-	fromNode    string                   // the owner it was taken over from
-	migrating   int                      // re-INVITEs sent to move its media here (0: none)
-	migrateAt   time.Time                // when the last one was sent
-	inviteReq   *sip.Request             // inbound INVITE being answered, or our outbound INVITE
-	inviteIn    inbound                  // how the inbound INVITE arrived (edge, tx)
-	offer       *sdp.Session             // the remote offer awaiting our answer
-	ackPending  bool                     // 2xx sent, ACK not yet seen
-	sess        atomic.Pointer[mediaBox] // read by RTP goroutines (a peer's onAudio)
-	scratch     []byte                   // PCMU<->PCMA buffer of this call's RTP goroutine
-	play        *playout                 // the role's playout clock
-	leg         atomic.Pointer[leg]      // decoded receive path (G.711<->Opus bridges)
-	local       sdp.Codec
-	forward     atomic.Pointer[Call]        // where received audio goes (self = echo)
-	member      atomic.Pointer[member]      // the conference it goes to instead (member.go)
-	joining     bool                        // a conference_join is under way (conference.go)
-	waitBrowser bool                        // its WebRTC peer could not move; waiting for the browser (migrate.go)
-	format      atomic.Pointer[audioFormat] // the negotiated codec, for the RTP goroutines
-	timers      []*time.Timer
-	pending     map[uint32]*pendingReply // commands waiting for a response to our request, by CSeq
-	ringing     bool
-	ended       bool
-	lastStats   time.Time
-	hangupBy    string
-	cancelling  bool
-	feed        *dtmfFeed // the role's, set with the session
-	dtmf        dtmfState
-	inbandDef   bool // the node's dtmf_inband
+	restored   bool      // loaded from KV by a takeover; no media on this node
+	restoredAt time.Time // when
+	fromNode   string    // the owner it was taken over from
+	migrating  int       // re-INVITEs sent to move its media here (0: none)
+	migrateAt  time.Time // when the last one was sent, or its edge last said it was alive
+	// migrateSent is when the current move re-INVITE (CSeq migrateSeq, 0
+	// while waiting to try again) was sent; migrateUnsent: no edge took it;
+	// migrateProbing: its edge is being asked whether it is alive.
+	migrateSent    time.Time
+	migrateSeq     uint32
+	migrateUnsent  bool
+	migrateProbing bool
+	inviteReq      *sip.Request             // inbound INVITE being answered, or our outbound INVITE
+	inviteIn       inbound                  // how the inbound INVITE arrived (edge, tx)
+	offer          *sdp.Session             // the remote offer awaiting our answer
+	ackPending     bool                     // 2xx sent, ACK not yet seen
+	sess           atomic.Pointer[mediaBox] // read by RTP goroutines (a peer's onAudio)
+	scratch        []byte                   // PCMU<->PCMA buffer of this call's RTP goroutine
+	play           *playout                 // the role's playout clock
+	leg            atomic.Pointer[leg]      // decoded receive path (G.711<->Opus bridges)
+	local          sdp.Codec
+	forward        atomic.Pointer[Call]        // where received audio goes (self = echo)
+	member         atomic.Pointer[member]      // the conference it goes to instead (member.go)
+	joining        bool                        // a conference_join is under way (conference.go)
+	waitBrowser    bool                        // its WebRTC peer could not move; waiting for the browser (migrate.go)
+	format         atomic.Pointer[audioFormat] // the negotiated codec, for the RTP goroutines
+	timers         []*time.Timer
+	pending        map[uint32]*pendingReply // commands waiting for a response to our request, by CSeq
+	ringing        bool
+	ended          bool
+	lastStats      time.Time
+	hangupBy       string
+	cancelling     bool
+	feed           *dtmfFeed // the role's, set with the session
+	dtmf           dtmfState
+	inbandDef      bool // the node's dtmf_inband
 }
 
 // key is the call's KV key.

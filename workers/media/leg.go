@@ -82,10 +82,10 @@ func (c *Call) startLeg(in *audioFormat, m *member) *leg {
 		frameN: rate / 50, // 20 ms until a frame says otherwise
 		pcm:    make([]int16, codec.MaxPacketSamples(rate)),
 	}
+	p.add(l) // before others can find it in c.leg and detach it (add sets l.shard)
 	if old := c.leg.Swap(l); old != nil {
 		p.remove(old)
 	}
-	p.add(l)
 	return l
 }
 

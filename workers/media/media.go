@@ -239,9 +239,11 @@ func (r *Role) checkCall(pt *partition, c *Call, now time.Time) {
 	if c.ended {
 		return
 	}
-	if c.restored && c.migrating > 0 && now.Sub(c.migrateAt) > migrateTimeout {
-		r.migrate(pt, c) // no final response: again, then give up
-		return
+	if c.restored && c.migrating > 0 {
+		r.checkMigration(pt, c, now) // no final response yet
+		if c.ended {
+			return
+		}
 	}
 	if c.restored && c.sess.Load() == nil && now.Sub(c.restoredAt) > r.cfg.MediaTimeout {
 		// Taken over before it was answered (ringing, dialing): the

@@ -138,10 +138,12 @@ func (p *playout) add(l *leg) {
 			best = s
 		}
 	}
+	// l.shard is set before the shard can see l: its goroutine may play
+	// l (and detach it, which reads l.shard) as soon as the lock is free.
+	l.shard = best
 	best.mu.Lock()
 	best.legs = append(best.legs, l)
 	best.mu.Unlock()
-	l.shard = best
 }
 
 // remove takes l off its shard; idempotent.

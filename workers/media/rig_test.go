@@ -52,6 +52,9 @@ type rig struct {
 	sip   string     // the edge's UDP address
 	calls *callLog
 	url   string
+	// rebalanceDelay is the workers.Config.RebalanceDelay of nodes added
+	// from now on.
+	rebalanceDelay time.Duration
 }
 
 // newRig starts an edge and a node with the media role, and returns once
@@ -112,7 +115,7 @@ func (rg *rig) addNode(id string) *rigNode {
 		NodeID: id, Roles: []string{events.RoleMedia}, Partitions: rigPartitions,
 		VNodes: ring.DefaultVNodes, Probes: ring.DefaultProbes,
 		HeartbeatInterval: 250 * time.Millisecond, NodeTimeout: time.Second, DrainTimeout: 5 * time.Second,
-		Replicas: 1, EventRetention: time.Hour,
+		RebalanceDelay: rg.rebalanceDelay, Replicas: 1, EventRetention: time.Hour,
 	}, []workers.Role{n.role}, workers.WithLogger(log), workers.WithRegisterer(n.reg))
 	if err != nil {
 		t.Fatal(err)
@@ -373,6 +376,9 @@ type phoneOpts struct {
 	reinvite int
 	// expect is a final failure response the phone expects instead of 200.
 	expect int
+	// refuse491: the phone answers this many re-INVITEs with 491 Request
+	// Pending (RFC 3261 §14.2) before it answers the next reinvite ones.
+	refuse491 int
 }
 
 // phone is a running sipp.
@@ -565,6 +571,22 @@ func scenario(o phoneOpts) string {
 `)
 	if o.tone {
 		b.WriteString(`  <nop><action><exec rtp_stream="tone.ulaw,-1,0"/></action></nop>
+`)
+	}
+	for range o.refuse491 {
+		b.WriteString(`  <recv request="INVITE" timeout="30000"/>
+  <send><![CDATA[
+
+      SIP/2.0 491 Request Pending
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]></send>
+  <recv request="ACK"/>
 `)
 	}
 	for i := range o.reinvite {

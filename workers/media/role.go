@@ -94,6 +94,9 @@ type Role struct {
 	feed *dtmfFeed // records for the dtmf role
 
 	engine *webrtcpeer.Engine // WebRTC legs; nil when Config.WebRTC is
+
+	linger     *lingering    // calls of released partitions whose media runs on (handover.go)
+	lingerStop chan struct{} // ends the reaper
 }
 
 type metrics struct {
@@ -238,6 +241,14 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	}
 	r.play.start()
 	r.wg.Go(r.feed.run)
+	r.linger, r.lingerStop = newLingering(), make(chan struct{})
+	r.wg.Go(func() { r.linger.run(r.lingerStop) })
+	lingerGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sb_media_handover_lingering", Help: "Calls of partitions this node gave away whose media still runs here until the phone moves to the new owner.",
+	}, func() float64 { return float64(r.linger.count()) })
+	if reg != nil {
+		reg.MustRegister(lingerGauge)
+	}
 	return r, nil
 }
 
@@ -255,6 +266,7 @@ func (r *Role) Close() {
 		pt.mu.Unlock()
 	}
 	r.mu.Unlock()
+	close(r.lingerStop)
 	r.play.close()
 	close(r.feed.stop)
 	r.wg.Wait()
@@ -306,8 +318,9 @@ func (r *Role) TakeOver(ctx context.Context, p int, _ bool) error {
 	return nil
 }
 
-// Release implements workers.Role. Calls stay in KV for the next owner; their
-// media stops here.
+// Release implements workers.Role. Calls stay in KV for the next owner; the
+// media of answered SIP calls runs on here until the phone has moved to the
+// new owner (handover.go), that of the others stops now.
 func (r *Role) Release(_ context.Context, p int, _ bool) error {
 	r.mu.Lock()
 	pt := r.parts[p]
@@ -320,11 +333,35 @@ func (r *Role) Release(_ context.Context, p int, _ bool) error {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	for _, c := range pt.calls {
-		c.stopMedia()
 		c.stopTimers()
+		if !canLinger(c) || !r.linger.add(c) {
+			c.stopMedia()
+		} else {
+			c.stopDTMF() // no digits sent from here any more
+		}
 		r.met.calls.WithLabelValues(c.Direction).Dec() // it lives on with the next owner
 	}
 	return nil
+}
+
+// Busy implements workers.Holder: p has answered calls, which a move would
+// re-INVITE. A partition whose lock is held (a message in progress) counts
+// as busy; the runtime asks again in its next turn.
+func (r *Role) Busy(p int) bool {
+	pt := r.part(p)
+	if pt == nil {
+		return false
+	}
+	if !pt.mu.TryLock() {
+		return true
+	}
+	defer pt.mu.Unlock()
+	for _, c := range pt.calls {
+		if c.State == StateAnswered {
+			return true
+		}
+	}
+	return false
 }
 
 // tick runs the partition's periodic work: moving the media of calls

@@ -1,13 +1,28 @@
-<?xml version="1.0" encoding="ISO-8859-1" ?>
+package peers
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MovingCallScenario is a sipp UAC scenario for calls whose media the platform
+// moves: a PCMU call to [service] streaming tone.ulaw for rounds rounds of
+// roundMS each, answering every re-INVITE (and taking its ACK) whenever it
+// comes, then BYE.
+//
+// It is generated rather than written with a loop counter because sipp
+// aborts a call on any message that arrives while the call sits on a <nop>
+// or <send> (it runs one element per scheduling pass): a loop whose counter
+// lives in <nop> actions loses calls whenever the platform's ACK or next
+// re-INVITE lands in that window. Here every round is a pair of waits (ACK,
+// optional; INVITE), each 200 jumps straight back to its round's waits, and
+// a round's timeout jumps straight to the next round's waits, so the call
+// is always waiting on a <recv> while it is up.
+func MovingCallScenario(rounds, roundMS int) string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
-<!-- UAC for rolling restarts: PCMU call to [service]; streams tone.ulaw
-     (rtp_stream, looped) for the whole call, which lasts 30 one-second
-     rounds; every re-INVITE the platform sends while its workers restart
-     (one per move) is answered with the same SDP, then BYE. The ACK of a
-     re-INVITE is taken whenever it comes: a worker that drains right after
-     its re-INVITE leaves the ACK to the next owner, whose own re-INVITE
-     may come first. -->
-<scenario name="UAC PCMU tone, accepts any re-INVITEs for 30 rounds, then BYE">
+<scenario name="UAC PCMU tone, answers any re-INVITEs, then BYE">
   <send retrans="500">
     <![CDATA[
 
@@ -22,18 +37,7 @@
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [auto_media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=ptime:20
-      a=sendrecv
-
+` + sippSDP + `
     ]]>
   </send>
   <recv response="100" optional="true"/>
@@ -55,11 +59,13 @@
 
     ]]>
   </send>
-  <nop><action><exec rtp_stream="tone.ulaw,-1,0"/><assign assign_to="k" value="0"/></action></nop>
-  <label id="2"/>
-  <recv request="ACK" optional="true" next="2" timeout="1000" ontimeout="3"/>
-  <recv request="INVITE" timeout="1000" ontimeout="3"/>
-  <send>
+  <nop><action><exec rtp_stream="tone.ulaw,-1,0"/></action></nop>
+`)
+	for i := 1; i <= rounds; i++ {
+		fmt.Fprintf(&b, `  <label id="%d"/>
+  <recv request="ACK" optional="true" next="%d" timeout="%d" ontimeout="%d"/>
+  <recv request="INVITE" timeout="%d" ontimeout="%d"/>
+  <send next="%d">
     <![CDATA[
 
       SIP/2.0 200 OK
@@ -72,28 +78,12 @@
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=user1 53655765 2353687638 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [auto_media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=ptime:20
-      a=sendrecv
-
+`+sippSDP+`
     ]]>
   </send>
-  <label id="3"/>
-  <nop>
-    <action>
-      <add assign_to="k" value="1"/>
-      <test assign_to="more" variable="k" compare="less_than" value="30"/>
-    </action>
-  </nop>
-  <nop test="more" next="2"/>
+`, i, i, roundMS, i+1, roundMS, i+1, i)
+	}
+	fmt.Fprintf(&b, `  <label id="%d"/>
   <send retrans="500">
     <![CDATA[
 
@@ -109,7 +99,21 @@
 
     ]]>
   </send>
-  <label id="4"/>
-  <recv request="ACK" optional="true" next="4"/>
   <recv response="200" crlf="true"/>
 </scenario>
+`, rounds+1)
+	return b.String()
+}
+
+const sippSDP = `      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [auto_media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=ptime:20
+      a=sendrecv
+`
