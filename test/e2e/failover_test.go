@@ -14,15 +14,17 @@ import (
 
 const typeMigrated = "io.switchboard.call.v1.migrated"
 
-// TestWorkerLossMovesMedia: two media workers in separate processes (one
-// also runs the edge and NATS), 20 sipp calls to the echo route streaming
-// RTP. kill -9 (or SIGTERM: a drain) of the second worker: every call it
-// owned gets a re-INVITE from the survivor, which sipp accepts, and the
-// survivor echoes its RTP from then on (final media_stats of those calls,
-// published by the survivor, count the packets). Every call then ends
-// normally with sipp's BYE, and sipp sees no failed call. An application's
-// durable JetStream consumer, disconnected from just before the loss to
-// the end, then gets every event the live subscriber saw, exactly once.
+// TestWorkerLossMovesMedia: as the issue puts it — three media workers in
+// processes of their own, two edges (one in the process that also runs
+// NATS and the other roles, one alone), 50 sipp calls to the echo route
+// streaming RTP, half through each edge. kill -9 (or SIGTERM: a drain) of
+// the worker that answered most of them: every call it owned gets a
+// re-INVITE from a survivor, which sipp accepts, and the survivor echoes
+// its RTP from then on (final media_stats of those calls, published by the
+// survivors, count the packets). Every call then ends normally with sipp's
+// BYE, and neither sipp sees a failed call. An application's durable
+// JetStream consumer, disconnected from just before the loss to the end,
+// then gets every event the live subscriber saw, exactly once.
 func TestWorkerLossMovesMedia(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -35,18 +37,32 @@ func TestWorkerLossMovesMedia(t *testing.T) {
 
 func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Duration) {
 	needTools(t, "sipp", "sox")
-	const calls = 20
-	up := startProc(t, "up", "--node-id", "main", "--data", t.TempDir(), "--nats-port", "-1", "--http", "127.0.0.1:0",
-		"--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1", "--media-ip", "127.0.0.1",
-		"--rtp-port-min", "38000", "--rtp-port-max", "38199")
-	natsURL := up.logValue(t, "url")
-	sipAddr := up.logValue(t, "sip")
-	worker := startProc(t, "worker", "--node-id", "w2", "--nats", natsURL, "--roles", "media", "--http", "127.0.0.1:0",
-		"--media-ip", "127.0.0.1", "--rtp-port-min", "38200", "--rtp-port-max", "38399")
-	mediaSplit(t, natsURL, "main", "w2")
+	const calls = 50 // 25 through each edge
+	up := startProc(t, "up", "--node-id", "core", "--roles", "conference,dtmf", "--data", t.TempDir(), "--nats-port", "-1",
+		"--http", "127.0.0.1:0", "--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1")
+	natsURL, sipA := up.logValue(t, "url"), up.logValue(t, "sip")
+	edgeB := startProc(t, "edge", "--node-id", "edge-b", "--nats", natsURL, "--http", "127.0.0.1:0",
+		"--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1")
+	sipB := edgeB.logValue(t, "sip")
+	workers := map[string]*proc{}
+	for i, id := range []string{"w1", "w2", "w3"} {
+		lo := 38000 + 130*i
+		workers[id] = startProc(t, "worker", "--node-id", id, "--nats", natsURL, "--roles", "media", "--http", "127.0.0.1:0",
+			"--media-ip", "127.0.0.1", "--rtp-port-min", itoa(lo), "--rtp-port-max", itoa(lo+129))
+	}
+	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
+		owned := map[string]int{}
+		for _, n := range ctlNodes(t, natsURL) {
+			owned[n.ID] = len(n.Partitions["media"])
+		}
+		if owned["w1"] == 0 || owned["w2"] == 0 || owned["w3"] == 0 || owned["w1"]+owned["w2"]+owned["w3"] != 64 {
+			return fmt.Errorf("media partitions %v", owned)
+		}
+		return nil
+	})
 	nc := connect(t, natsURL)
 	ce := watchCalls(t, nc)
-	downs, err := nc.SubscribeSync("sb.evt.node.w2.down")
+	downs, err := nc.SubscribeSync("sb.evt.node.*.down")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,44 +72,58 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 	app := newAppConsumer(t, natsURL, "e2e-app-"+how, "sb.evt.call.>")
 
 	dir := sippDir(t, 1, 1000)
-	done := sippEchoCalls(t, dir, sipAddr, "uac_migrate.xml", calls, 38450)
+	doneA := sippEchoCalls(t, dir, sipA, "uac_migrate.xml", calls/2, 38450)
+	doneB := sippEchoCalls(t, dir, sipB, "uac_migrate.xml", calls/2, 38480)
 
-	// Every call up, then which worker answered each.
+	// Every call up, then which worker answered each; the victim is the
+	// one with the most.
 	answered := ce.wait(t, typeAnswered, "", calls, 15*time.Second)
-	onW2 := map[string]bool{}
+	per := map[string]map[string]bool{}
 	for _, e := range answered {
-		if e.Node == "w2" {
-			onW2[e.CallID] = true
+		if per[e.Node] == nil {
+			per[e.Node] = map[string]bool{}
+		}
+		per[e.Node][e.CallID] = true
+	}
+	victim := ""
+	for id, cs := range per {
+		if victim == "" || len(cs) > len(per[victim]) {
+			victim = id
 		}
 	}
-	if len(onW2) == 0 || len(onW2) == calls {
-		t.Fatalf("w2 answered %d of %d calls; want some on each worker", len(onW2), calls)
+	onLost := per[victim]
+	t.Logf("calls per worker: w1 %d, w2 %d, w3 %d; losing %s", len(per["w1"]), len(per["w2"]), len(per["w3"]), victim)
+	if len(per) != 3 {
+		t.Fatalf("calls answered by %d workers, want all three", len(per))
 	}
 
 	app.catchUp() // then away during the loss
 	killed := time.Now()
-	worker.signal(sig) // SIGKILL: no goodbye; SIGTERM: hand the partitions over
-	migrated := ce.wait(t, typeMigrated, "", len(onW2), 15*time.Second)
+	workers[victim].signal(sig) // SIGKILL: no goodbye; SIGTERM: hand the partitions over
+	migrated := ce.wait(t, typeMigrated, "", len(onLost), 15*time.Second)
 	var worst time.Duration
+	to := map[string]int{}
 	for _, e := range migrated {
 		m := e.Data.(*events.CallMigrated)
-		if !onW2[e.CallID] || m.FromNode != "w2" || m.ToNode != "main" || e.Node != "main" {
+		if !onLost[e.CallID] || m.FromNode != victim || m.ToNode == victim || m.ToNode != e.Node {
 			t.Errorf("call.migrated %s: %+v from node %s", e.CallID, m, e.Node)
 		}
+		to[m.ToNode]++
 		worst = max(worst, e.Time.Sub(killed))
 	}
-	t.Logf("%d of %d calls were on the lost worker; all migrated, the last %v after the %s", len(onW2), calls, worst.Round(time.Millisecond), how)
+	t.Logf("%d of %d calls were on %s; all migrated (to %v), the last %v after the %s", len(onLost), calls, victim, to, worst.Round(time.Millisecond), how)
 	if worst > within {
 		t.Errorf("the last call migrated %v after the %s; want within %v", worst, how, within)
 	}
 
-	r := <-done
-	if r.code != 0 {
-		t.Fatalf("sipp exit %d (a call failed):\n%s", r.code, lastLines(r.out, 40))
+	for _, done := range []<-chan sippResult{doneA, doneB} {
+		if r := <-done; r.code != 0 {
+			t.Fatalf("sipp exit %d (a call failed):\n%s", r.code, lastLines(r.out, 40))
+		}
 	}
-	// node.down: once after a kill (by the one survivor), never after a drain.
+	// node.down: once after a kill (by the survivor with the lowest ID), never after a drain.
 	if n, _, _ := downs.Pending(); (sig == syscall.SIGKILL) != (n == 1) {
-		t.Errorf("%d node.down events for w2 after the %s", n, how)
+		t.Errorf("%d node.down events after the %s of %s", n, how, victim)
 	}
 	completed := ce.wait(t, typeCompleted, "", calls, 10*time.Second)
 	for _, e := range completed {
@@ -104,8 +134,8 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 	}
 	app.catchUp()
 	app.check(ce)
-	// The survivor echoed the migrated calls' RTP: about 4 s of it each.
-	for id := range onW2 {
+	// The survivors echoed the migrated calls' RTP: about 4 s of it each.
+	for id := range onLost {
 		stats := ce.of(typeStats, id)
 		if len(stats) == 0 {
 			t.Errorf("call %s: no media_stats", id)
@@ -113,7 +143,7 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 		}
 		last := stats[len(stats)-1]
 		st := last.Data.(*events.CallMediaStats)
-		if last.Node != "main" || !st.Final || st.PacketsReceived < 150 || st.PacketsSent < 150 {
+		if last.Node == victim || !st.Final || st.PacketsReceived < 150 || st.PacketsSent < 150 {
 			t.Errorf("call %s: final media_stats from %s %+v: want the survivor to have echoed ~200 packets", id, last.Node, st)
 		}
 	}

@@ -94,7 +94,13 @@ cluster { name: sb, listen: 127.0.0.1:%d, routes: [%s] }
 			_ = n.cmd.Process.Kill()
 			<-n.done
 			if t.Failed() {
-				t.Logf("nats-server %s output (last lines):\n%s", n.name, lastLines(n.out.String(), 15))
+				var keep []string
+				for _, l := range strings.Split(n.out.String(), "\n") {
+					if !strings.Contains(l, "Error trying to connect to route") && !strings.Contains(l, "[INF]") {
+						keep = append(keep, l)
+					}
+				}
+				t.Logf("nats-server %s warnings and errors (last lines):\n%s", n.name, lastLines(strings.Join(keep, "\n"), 40))
 			}
 		})
 		nodes = append(nodes, n)
