@@ -712,12 +712,42 @@ func (n *Node) renew(ctx context.Context, role string, p int, rev uint64, inc st
 	newRev, err := n.st.Owners.Update(kctx, key, b, rev)
 	cancel()
 	if err != nil {
-		n.log.Info("suspended partition not renewed", "role", role, "partition", p, "err", err)
+		// The update may have been applied with its reply lost (JetStream
+		// electing a leader, a slow server), and a retry of it then meets
+		// its own revision: look.
+		if r, ok := n.ownLease(ctx, key, inc); ok {
+			newRev, err = r, nil
+		} else if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			// No answer: try again at the next settle while the
+			// suspension may last, rather than give up a partition nobody
+			// else wants.
+			n.log.Info("suspended partition not renewed yet", "role", role, "partition", p, "err", err)
+			return
+		}
+	}
+	if err != nil {
+		n.log.Info("suspended partition not renewed: someone moved its lease", "role", role, "partition", p, "err", err)
 		n.unsuspend(role, p, 0, "lost")
 		return
 	}
 	n.leases[key] = leaseEntry{l: l, rev: newRev}
 	n.unsuspend(role, p, newRev, "resumed")
+}
+
+// ownLease reports whether key holds our lease under incarnation inc, and
+// its revision.
+func (n *Node) ownLease(ctx context.Context, key, inc string) (uint64, bool) {
+	kctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
+	defer cancel()
+	e, err := n.st.Owners.Get(kctx, key)
+	if err != nil {
+		return 0, false
+	}
+	var l Lease
+	if json.Unmarshal(e.Value(), &l) != nil || l.Node != n.cfg.NodeID || l.Incarnation != inc {
+		return 0, false
+	}
+	return e.Revision(), true
 }
 
 // unsuspend ends p's suspension: resumed with the renewed lease revision

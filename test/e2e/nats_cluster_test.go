@@ -23,6 +23,7 @@ import (
 
 	"github.com/switchboard-voip/switchboard/events"
 	"github.com/switchboard-voip/switchboard/test/natstest"
+	"github.com/switchboard-voip/switchboard/test/peers"
 )
 
 var (
@@ -166,7 +167,13 @@ func TestNATSNodeLoss(t *testing.T) {
 	defer sub.Unsubscribe()
 
 	dir := sippDir(t, 1, 1000)
-	done := sippEchoCalls(t, dir, sipAddr, "uac_migrate.xml", calls, 37950)
+	// Calls may be moved more than once while JetStream elects leaders
+	// (both nodes can fence themselves): the scenario takes any number of
+	// re-INVITEs.
+	if err := os.WriteFile(filepath.Join(dir, "uac_moving.xml"), []byte(peers.MovingCallScenario(10, 1000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := sippEchoCalls(t, dir, sipAddr, "uac_moving.xml", calls, 37950)
 	if !waitFor(15*time.Second, func() bool { return len(ce.of(typeAnswered, "")) >= calls }) {
 		// Say what became of the missing call(s) before failing.
 		var ends []string
