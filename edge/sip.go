@@ -64,6 +64,25 @@ func init() {
 // (Timer B) anyway.
 const handoffTimeout = 5 * time.Second
 
+// noOwnerWait is how long a request whose partition has no owner is held
+// before the edge gives up with 503: a partition moving between nodes
+// (a node joining, a drain, a takeover) has none for a moment, and a
+// request arriving then is better delayed than refused.
+const noOwnerWait = time.Second
+
+// handoff gives m to its partition's owner and waits for the receipt,
+// trying again for noOwnerWait while nobody owns the partition.
+func (e *SIPEdge) handoff(m *nats.Msg) error {
+	deadline := time.Now().Add(noOwnerWait)
+	for {
+		_, err := e.nc.RequestMsg(m, handoffTimeout)
+		if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // RFC 3261 §17.1.1.1 timer values.
 const (
 	t1 = 500 * time.Millisecond
@@ -537,7 +556,7 @@ func (e *SIPEdge) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 	if txID != "" {
 		m.Header.Set(events.HdrTx, txID)
 	}
-	if _, err := e.nc.RequestMsg(m, handoffTimeout); err != nil {
+	if err := e.handoff(m); err != nil {
 		reason := "owner_timeout"
 		if errors.Is(err, nats.ErrNoResponders) {
 			reason = "no_owner"

@@ -50,16 +50,7 @@ func workerLoss(t *testing.T, how string, sig syscall.Signal, within time.Durati
 		workers[id] = startProc(t, "worker", "--node-id", id, "--nats", natsURL, "--roles", "media", "--http", "127.0.0.1:0",
 			"--media-ip", "127.0.0.1", "--rtp-port-min", itoa(lo), "--rtp-port-max", itoa(lo+129))
 	}
-	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
-		owned := map[string]int{}
-		for _, n := range ctlNodes(t, natsURL) {
-			owned[n.ID] = len(n.Partitions["media"])
-		}
-		if owned["w1"] == 0 || owned["w2"] == 0 || owned["w3"] == 0 || owned["w1"]+owned["w2"]+owned["w3"] != 64 {
-			return fmt.Errorf("media partitions %v", owned)
-		}
-		return nil
-	})
+	mediaSettled(t, natsURL, "w1", "w2", "w3")
 	nc := connect(t, natsURL)
 	ce := watchCalls(t, nc)
 	downs, err := nc.SubscribeSync("sb.evt.node.*.down")
@@ -214,17 +205,38 @@ func TestBridgeSurvivesWorkerKill(t *testing.T) {
 	}
 }
 
-// mediaSplit waits until the two nodes own every media partition between
-// them, each some.
-func mediaSplit(t *testing.T, natsURL, x, y string) {
+// mediaSplit waits until the two nodes own every media partition
+// between them, each some (mediaSettled).
+func mediaSplit(t *testing.T, natsURL, x, y string) { mediaSettled(t, natsURL, x, y) }
+
+// mediaSettled waits until the named nodes own every media partition
+// between them, each some, and the split has held for a second: the ring
+// hands partitions over one at a time, and a sum of 64 can be reached
+// while more are still to move.
+func mediaSettled(t *testing.T, natsURL string, ids ...string) {
 	t.Helper()
-	natstest.CheckFor(t, 15*time.Second, 100*time.Millisecond, func() error {
+	var last string
+	var since time.Time
+	natstest.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
 		owned := map[string]int{}
 		for _, n := range ctlNodes(t, natsURL) {
 			owned[n.ID] = len(n.Partitions["media"])
 		}
-		if owned[x] == 0 || owned[y] == 0 || owned[x]+owned[y] != 64 {
+		sum := 0
+		for _, id := range ids {
+			if owned[id] == 0 {
+				return fmt.Errorf("media partitions %v", owned)
+			}
+			sum += owned[id]
+		}
+		if sum != 64 {
 			return fmt.Errorf("media partitions %v", owned)
+		}
+		if cur := fmt.Sprint(owned); cur != last {
+			last, since = cur, time.Now()
+		}
+		if time.Since(since) < time.Second {
+			return fmt.Errorf("media partitions %v for %v only", owned, time.Since(since))
 		}
 		return nil
 	})

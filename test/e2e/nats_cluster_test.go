@@ -183,7 +183,7 @@ func TestNATSNodeLoss(t *testing.T) {
 		out := "(sipp still running)"
 		select {
 		case r := <-done:
-			out = lastLines(r.out, 40)
+			out = lastLines(r.out, 200)
 		case <-time.After(70 * time.Second):
 		}
 		t.Fatalf("after 15 s: %d incoming, %d answered, completed: %v\nsipp:\n%s", len(ce.of(typeIncoming, "")),
