@@ -589,14 +589,40 @@ func (e *SIPEdge) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
-	select {
-	case <-pt.final:
-	case <-tx.Done():
-	case <-t.C:
-		e.met.errors.WithLabelValues("owner_timeout").Inc()
-		e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusRequestTimeout, "Request Timeout", nil))
+	// A non-INVITE request is answered at once; without a final response
+	// after reaskInterval the owner's response was lost (a NATS server
+	// died with it in flight): hand the request over again, and the owner
+	// sends the same final response again (workers/media/finals.go) or,
+	// if the first copy never reached it, handles it. An INVITE may ring
+	// for long, and its phone retransmits until the 100 anyway.
+	var reask <-chan time.Time
+	if !req.IsInvite() {
+		tk := time.NewTicker(reaskInterval)
+		defer tk.Stop()
+		reask = tk.C
+	}
+	for {
+		select {
+		case <-pt.final:
+			return
+		case <-tx.Done():
+			return
+		case <-t.C:
+			e.met.errors.WithLabelValues("owner_timeout").Inc()
+			e.respond(tx, sip.NewResponseFromRequest(req, sip.StatusRequestTimeout, "Request Timeout", nil))
+			return
+		case <-reask:
+			e.met.errors.WithLabelValues("owner_reasked").Inc()
+			again := nats.NewMsg(m.Subject)
+			again.Header, again.Data = m.Header, m.Data
+			_ = e.nc.PublishMsg(again)
+		}
 	}
 }
+
+// reaskInterval is how long the edge waits for the final response to a
+// non-INVITE request before it hands the request over again.
+const reaskInterval = time.Second
 
 // replyTo is where sipgo sends its own responses to req: over UDP the
 // source address with the Via's port (RFC 3261 §18.2.2), or the source port

@@ -79,6 +79,7 @@ type Role struct {
 	nc     *nats.Conn
 	kv     jetstream.KeyValue
 	idemKV jetstream.KeyValue // command replies by idempotency key (idempotency.go)
+	finals *finals            // final responses by edge transaction (finals.go)
 	ports  *rtpsession.Ports
 	log    *slog.Logger
 	met    *metrics
@@ -169,7 +170,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	counters := &rtpsession.Counters{}
 	r := &Role{
 		BaseRole: workers.BaseRole{RoleName: events.RoleMedia},
-		cfg:      cfg, nc: nc, kv: kv, idemKV: idemKV, ports: ports, log: log, parser: sip.NewParser(),
+		cfg:      cfg, nc: nc, kv: kv, idemKV: idemKV, finals: newFinals(), ports: ports, log: log, parser: sip.NewParser(),
 		parts: map[int]*partition{}, feed: newDTMFFeed(nc, cfg.Partitions),
 		met: &metrics{
 			calls: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -433,6 +434,14 @@ func (r *Role) HandleMessage(p int, kind string, msg *nats.Msg) {
 	m.SetTransport(in.transport)
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
+	if in.tx != "" && in.kind == events.KindRequest {
+		// Under the partition lock: a first copy still being handled
+		// has put its final response by now.
+		if data, ok := r.finals.get(in.tx); ok {
+			r.sendResponse(in, data) // the edge asked again: the first was lost
+			return
+		}
+	}
 	switch m := m.(type) {
 	case *sip.Request:
 		if in.kind == events.KindCancelled {
@@ -455,9 +464,17 @@ func (r *Role) respond(in inbound, res *sip.Response) {
 	if in.tx == "" || in.edge == "" {
 		return
 	}
+	data := []byte(res.String())
+	if res.StatusCode >= 200 {
+		r.finals.put(in.tx, data)
+	}
+	r.sendResponse(in, data)
+}
+
+func (r *Role) sendResponse(in inbound, data []byte) {
 	m := nats.NewMsg(events.EdgeSIPSubject(in.edge))
 	m.Header.Set(events.HdrTx, in.tx)
-	m.Data = []byte(res.String())
+	m.Data = data
 	if err := r.nc.PublishMsg(m); err != nil {
 		r.log.Warn("response not sent to edge", "edge", in.edge, "err", err)
 	}
