@@ -148,7 +148,13 @@ func (p *Publisher) confirm(batch []*nats.Msg) {
 			}
 		}
 		var failed []*nats.Msg
-		timeout := time.After(5 * time.Second)
+		// Closed, not sent to: every future still waiting when it fires
+		// must see it. (A time.After channel fires once; a second future
+		// whose ack never comes — its publish went down with a NATS
+		// server — then blocked the publisher for good, and with it every
+		// later event.)
+		timeout := make(chan struct{})
+		t := time.AfterFunc(5*time.Second, func() { close(timeout) })
 		for i, f := range futs {
 			if f == nil {
 				failed = append(failed, pending[i])
@@ -163,6 +169,7 @@ func (p *Publisher) confirm(batch []*nats.Msg) {
 				failed = append(failed, pending[i])
 			}
 		}
+		t.Stop()
 		if len(failed) == 0 {
 			return
 		}

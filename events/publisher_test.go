@@ -71,3 +71,35 @@ func TestPublisherRetriesUntilStored(t *testing.T) {
 		t.Errorf("%d unconfirmed", u)
 	}
 }
+
+// TestPublisherSurvivesAcksThatNeverCome: publishes whose acks never come
+// and that fail with no error either (here a plain subscriber, not a
+// stream, takes them: as a publish that went down with a NATS server)
+// are given up on after the ack timeout, all of them, and retried; the
+// publisher does not hang on the second one.
+func TestPublisherSurvivesAcksThatNeverCome(t *testing.T) {
+	leak.Check(t)
+	s := natstest.Run(t)
+	nc := natstest.Connect(t, s)
+	sub, err := nc.SubscribeSync(events.NodeEventSubject("n1", "left"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	pub, err := events.NewPublisher(nc, 7*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close(0)
+	for i := range 3 {
+		if err := events.Publish(nc, events.NodeEventSubject("n1", "left"), events.New("n1", &events.NodeLeft{Reason: fmt.Sprint(i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	natstest.CheckFor(t, 8*time.Second, 50*time.Millisecond, func() error {
+		if r := pub.Retried.Load(); r < 3 {
+			return fmt.Errorf("%d of 3 retried", r)
+		}
+		return nil
+	})
+}
