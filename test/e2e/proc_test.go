@@ -89,7 +89,11 @@ func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(binary, args...), out: &syncBuf{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.Env = append(os.Environ(), "SB_LOG_LEVEL=info")
+	level := "info"
+	if l := os.Getenv("SB_E2E_LOG_LEVEL"); l != "" {
+		level = l // debug, to chase a flake
+	}
+	p.cmd.Env = append(os.Environ(), "SB_LOG_LEVEL="+level, "GOTRACEBACK=all")
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +102,15 @@ func startProc(t *testing.T, args ...string) *proc {
 		select {
 		case <-p.done:
 		default:
+			if t.Failed() {
+				// What every goroutine was doing when the test failed:
+				// a stuck call shows itself here.
+				_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-p.done:
+				case <-time.After(3 * time.Second):
+				}
+			}
 			_ = p.cmd.Process.Kill()
 			<-p.done
 		}
