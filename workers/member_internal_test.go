@@ -31,3 +31,36 @@ func TestSilentNeedsOwnBeats(t *testing.T) {
 		}
 	}
 }
+
+// TestSettleSuspended: what becomes of a partition suspended at a fence,
+// by the lease the watcher shows. A renewal applied after its reply was
+// lost (our lease, the new incarnation, a newer revision) is resumed, not
+// released: releasing it made the node take its own calls over.
+func TestSettleSuspended(t *testing.T) {
+	s := suspension{rev: 10, inc: "old"}
+	ours := func(rev uint64, inc string) leaseEntry {
+		return leaseEntry{l: Lease{Node: "a", Incarnation: inc}, rev: rev}
+	}
+	for _, c := range []struct {
+		name    string
+		le      leaseEntry
+		has     bool
+		trusted bool
+		tooLong bool
+		want    settleAction
+	}{
+		{"untouched, fenced still", ours(10, "old"), true, false, false, settleWait},
+		{"untouched, trusted again", ours(10, "old"), true, true, false, settleRenew},
+		{"renewed, reply lost", ours(11, "new"), true, true, false, settleRenewed},
+		{"renewed, fenced again meanwhile", ours(11, "new"), true, false, false, settleWait},
+		{"renewed, but too long", ours(11, "new"), true, true, true, settleLost},
+		{"taken by another node", leaseEntry{l: Lease{Node: "b", Incarnation: "x"}, rev: 11}, true, true, false, settleLost},
+		{"ours under a third incarnation", ours(12, "older"), true, true, false, settleLost},
+		{"deleted", leaseEntry{}, false, true, false, settleLost},
+		{"untouched, too long", ours(10, "old"), true, true, true, settleLost},
+	} {
+		if got := settle(s, c.le, c.has, "a", "new", c.trusted, c.tooLong); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+}

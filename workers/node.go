@@ -540,7 +540,8 @@ func (n *Node) reconcile(ctx context.Context, role string) {
 			case !hasLease:
 				n.acquire(ctx, role, p, 0, "", false)
 			case le.l.Node == n.cfg.NodeID && le.l.Incarnation == inc:
-				n.acquire(ctx, role, p, le.rev, "", false) // ours already (a lost reply); adopt it
+				n.log.Info("adopting a lease of ours whose reply was lost", "role", role, "partition", p)
+				n.acquire(ctx, role, p, le.rev, "", false)
 			case !n.alive(le.l.Node, le.l.Incarnation, now):
 				n.acquire(ctx, role, p, le.rev, le.l.Node, true)
 			}
@@ -692,14 +693,50 @@ func (n *Node) settleSuspended(ctx context.Context, role string, trusted bool) {
 	for p, s := range sus {
 		key := events.OwnerKey(role, p)
 		le, has := n.leases[key]
-		untouched := has && le.rev == s.rev && le.l.Node == n.cfg.NodeID && le.l.Incarnation == s.inc
-		switch {
-		case !untouched || time.Since(s.since) > 4*n.cfg.NodeTimeout:
+		switch settle(s, le, has, n.cfg.NodeID, inc, trusted, time.Since(s.since) > 4*n.cfg.NodeTimeout) {
+		case settleLost:
+			n.log.Info("suspended partition lost", "role", role, "partition", p, "lease_node", le.l.Node)
 			n.unsuspend(role, p, 0, "lost")
-		case trusted:
+		case settleRenew:
 			n.renew(ctx, role, p, s.rev, inc)
+		case settleRenewed:
+			n.unsuspend(role, p, le.rev, "resumed")
 		}
 	}
+}
+
+type settleAction int
+
+const (
+	settleWait    settleAction = iota // not trusted yet: keep it suspended
+	settleLost                        // someone else's now, or suspended too long
+	settleRenew                       // untouched: renew it under the new incarnation
+	settleRenewed                     // our renewal went through (its reply was lost): resume
+)
+
+// settle decides what becomes of a suspended partition, given the lease the
+// watcher last delivered (le, if has), this node's id and current
+// incarnation, whether the node is trusted again, and whether the
+// suspension has lasted too long.
+//
+// A renewal whose reply is lost (JetStream electing the bucket's leader)
+// may still be applied, later: the watcher then shows our lease under the
+// current incarnation with a newer revision. That partition is ours, as if
+// the reply had come; releasing it would make the node take its own calls
+// over (a re-INVITE each) for nothing.
+func settle(s suspension, le leaseEntry, has bool, self, inc string, trusted, tooLong bool) settleAction {
+	mine := has && le.l.Node == self
+	untouched := mine && le.rev == s.rev && le.l.Incarnation == s.inc
+	renewed := mine && le.rev > s.rev && le.l.Incarnation == inc && inc != s.inc
+	switch {
+	case tooLong || !untouched && !renewed:
+		return settleLost
+	case !trusted:
+		return settleWait
+	case renewed:
+		return settleRenewed
+	}
+	return settleRenew
 }
 
 // renew takes back a suspended partition's untouched lease (compare-and-set

@@ -149,3 +149,34 @@ func TestMigrateRetry(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnCallTakenBack: a node that lost a partition and got it straight
+// back (its lease renewal after a fence went through with the reply lost,
+// say) takes its own calls over like any other owner's: the phone gets a
+// re-INVITE to the new session, the echo goes on, and its BYE is answered.
+func TestOwnCallTakenBack(t *testing.T) {
+	leak.Check(t)
+	rg := newRig(t)
+	ph, callID := rg.answeredCall(phoneOpts{user: "echo", tone: true, reinvite: 1, byeAfter: 3 * time.Second})
+	time.Sleep(300 * time.Millisecond) // echo flowing
+	p := events.Partition(callID, rigPartitions)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rg.role.Release(ctx, p, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := rg.role.TakeOver(ctx, p, false); err != nil {
+		t.Fatal(err)
+	}
+	_, mig := waitEvent[*events.CallMigrated](t, rg.calls, callID, 5*time.Second)
+	if mig.FromNode != rg.role.cfg.NodeID || mig.ToNode != rg.role.cfg.NodeID {
+		t.Fatalf("migrated: %+v", mig)
+	}
+	if code, out := ph.wait(t, 15*time.Second); code != 0 {
+		t.Fatalf("sipp exit %d:\n%s", code, out)
+	}
+	_, done := waitEvent[*events.CallCompleted](t, rg.calls, callID, 5*time.Second)
+	if done.Status != events.StatusCompleted || done.HangupBy != events.ByRemote {
+		t.Fatalf("completed: %+v", done)
+	}
+}
