@@ -70,10 +70,22 @@ const handoffTimeout = 5 * time.Second
 // request arriving then is better delayed than refused.
 const noOwnerWait = time.Second
 
+// inDialogWait is how long a request within a dialog (its To has a tag) is
+// held while its partition has no owner. Its call exists and its owner is
+// coming back: a node that fenced itself while JetStream elected a new
+// leader for the lease bucket (a NATS server died) resumes its partitions
+// when the bucket answers again, which at nats-server's election timeouts
+// (4-9 s, more on a loaded machine) can take over 10 s; a partition
+// suspended longer than that is lost and taken over by another node. A BYE
+// refused with 503 meanwhile would leave the call up on the platform. The
+// phone retransmits (Timer E) for 32 s (Timer F, B), sipgo absorbs the
+// retransmissions, and the owner answers when it is back.
+const inDialogWait = 16 * time.Second
+
 // handoff gives m to its partition's owner and waits for the receipt,
-// trying again for noOwnerWait while nobody owns the partition.
-func (e *SIPEdge) handoff(m *nats.Msg) error {
-	deadline := time.Now().Add(noOwnerWait)
+// trying again for wait while nobody owns the partition.
+func (e *SIPEdge) handoff(m *nats.Msg, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
 	for {
 		_, err := e.nc.RequestMsg(m, handoffTimeout)
 		if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) {
@@ -556,7 +568,11 @@ func (e *SIPEdge) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 	if txID != "" {
 		m.Header.Set(events.HdrTx, txID)
 	}
-	if err := e.handoff(m); err != nil {
+	wait := noOwnerWait
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		wait = inDialogWait
+	}
+	if err := e.handoff(m, wait); err != nil {
 		reason := "owner_timeout"
 		if errors.Is(err, nats.ErrNoResponders) {
 			reason = "no_owner"

@@ -690,6 +690,10 @@ func (n *Node) settleSuspended(ctx context.Context, role string, trusted bool) {
 	sus := maps.Clone(n.suspended[role])
 	inc := n.incarnation
 	n.mu.Unlock()
+	// Once a renewal gets no answer, the bucket is not answering (its
+	// leader is being elected): the others wait for the next turn instead
+	// of a timeout each, and the loop stays quick to notice it is back.
+	unanswered := false
 	for p, s := range sus {
 		key := events.OwnerKey(role, p)
 		le, has := n.leases[key]
@@ -698,7 +702,9 @@ func (n *Node) settleSuspended(ctx context.Context, role string, trusted bool) {
 			n.log.Info("suspended partition lost", "role", role, "partition", p, "lease_node", le.l.Node)
 			n.unsuspend(role, p, 0, "lost")
 		case settleRenew:
-			n.renew(ctx, role, p, s.rev, inc)
+			if !unanswered {
+				unanswered = !n.renew(ctx, role, p, s.rev, inc)
+			}
 		case settleRenewed:
 			n.unsuspend(role, p, le.rev, "resumed")
 		}
@@ -741,7 +747,8 @@ func settle(s suspension, le leaseEntry, has bool, self, inc string, trusted, to
 
 // renew takes back a suspended partition's untouched lease (compare-and-set
 // on its revision) and resumes it; if that fails, the partition is lost.
-func (n *Node) renew(ctx context.Context, role string, p int, rev uint64, inc string) {
+// It reports false when the bucket did not answer (to try again later).
+func (n *Node) renew(ctx context.Context, role string, p int, rev uint64, inc string) bool {
 	key := events.OwnerKey(role, p)
 	l := Lease{Node: n.cfg.NodeID, Incarnation: inc, Since: time.Now().UTC()}
 	b, _ := json.Marshal(l)
@@ -759,16 +766,17 @@ func (n *Node) renew(ctx context.Context, role string, p int, rev uint64, inc st
 			// suspension may last, rather than give up a partition nobody
 			// else wants.
 			n.log.Info("suspended partition not renewed yet", "role", role, "partition", p, "err", err)
-			return
+			return false
 		}
 	}
 	if err != nil {
 		n.log.Info("suspended partition not renewed: someone moved its lease", "role", role, "partition", p, "err", err)
 		n.unsuspend(role, p, 0, "lost")
-		return
+		return true
 	}
 	n.leases[key] = leaseEntry{l: l, rev: newRev}
 	n.unsuspend(role, p, newRev, "resumed")
+	return true
 }
 
 // ownLease reports whether key holds our lease under incarnation inc, and

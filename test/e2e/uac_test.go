@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +165,54 @@ func TestNoOwnerGets503(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("503 took %v", took)
+	}
+}
+
+// TestInDialogRequestWaitsForItsOwner: a request within a dialog (a BYE)
+// whose partition has no owner is held, not refused: its call's owner is
+// coming back (a node resuming after a NATS server died). Here the media
+// worker starts 2 s after the BYE arrived; the BYE reaches it and gets its
+// answer (481: this worker never had the call), not the edge's 503.
+func TestInDialogRequestWaitsForItsOwner(t *testing.T) {
+	s := natstest.Run(t)
+	e := runApp(t, app.Mode{Edge: true}, func(c *config.Config) { c.NATSURL = s.ClientURL() })
+	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if e.SIPAddr() == "" {
+			t.Fatal("edge has no SIP")
+		}
+		return nil
+	})
+	u := newUAC(t)
+	bye := sip.NewRequest(sip.BYE, sip.Uri{Scheme: "sip", User: "echo", Host: "127.0.0.1", Port: int(netip.MustParseAddrPort(e.SIPAddr()).Port())})
+	bye.AppendHeader(sip.NewHeader("From", "<sip:uac@127.0.0.1>;tag=uac1"))
+	bye.AppendHeader(sip.NewHeader("To", "<sip:echo@127.0.0.1>;tag=sb1"))
+	bye.AppendHeader(sip.NewHeader("Call-ID", "held-bye-"+strconv.FormatInt(time.Now().UnixNano(), 36)))
+	bye.AppendHeader(&sip.CSeqHeader{SeqNo: 2, MethodName: sip.BYE})
+	start := time.Now()
+	got := make(chan *sip.Response, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		r, err := u.cli.Do(ctx, bye)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r
+	}()
+	time.Sleep(2 * time.Second)
+	runApp(t, app.Mode{Roles: []string{events.RoleMedia}}, func(c *config.Config) {
+		c.NodeID, c.NATSURL = "late-worker", s.ClientURL()
+		c.RTPPortMin, c.RTPPortMax = 46700, 46799
+	})
+	res := <-got
+	if res == nil {
+		return
+	}
+	if res.StatusCode != sip.StatusCallTransactionDoesNotExists {
+		t.Fatalf("BYE: %d %s, want the worker's 481", res.StatusCode, res.Reason)
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("answered after %v, before any worker ran", took)
 	}
 }
 

@@ -162,6 +162,8 @@ func TestOwnCallTakenBack(t *testing.T) {
 	p := events.Partition(callID, rigPartitions)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	rg.role.Suspend(p)
+	time.Sleep(time.Second)
 	if err := rg.role.Release(ctx, p, true); err != nil {
 		t.Fatal(err)
 	}
