@@ -46,20 +46,18 @@ func TestSettleSuspended(t *testing.T) {
 		le      leaseEntry
 		has     bool
 		trusted bool
-		tooLong bool
 		want    settleAction
 	}{
-		{"untouched, fenced still", ours(10, "old"), true, false, false, settleWait},
-		{"untouched, trusted again", ours(10, "old"), true, true, false, settleRenew},
-		{"renewed, reply lost", ours(11, "new"), true, true, false, settleRenewed},
-		{"renewed, fenced again meanwhile", ours(11, "new"), true, false, false, settleWait},
-		{"renewed, but too long", ours(11, "new"), true, true, true, settleLost},
-		{"taken by another node", leaseEntry{l: Lease{Node: "b", Incarnation: "x"}, rev: 11}, true, true, false, settleLost},
-		{"ours under a third incarnation", ours(12, "older"), true, true, false, settleLost},
-		{"deleted", leaseEntry{}, false, true, false, settleLost},
-		{"untouched, too long", ours(10, "old"), true, true, true, settleLost},
+		{"untouched, fenced still", ours(10, "old"), true, false, settleWait},
+		{"untouched, trusted again", ours(10, "old"), true, true, settleRenew},
+		{"renewed, reply lost", ours(11, "new"), true, true, settleRenewed},
+		{"renewed, fenced again meanwhile", ours(11, "new"), true, false, settleWait},
+		{"taken by another node", leaseEntry{l: Lease{Node: "b", Incarnation: "x"}, rev: 11}, true, true, settleLost},
+		{"taken by another node, fenced still", leaseEntry{l: Lease{Node: "b", Incarnation: "x"}, rev: 11}, true, false, settleLost},
+		{"ours under a third incarnation", ours(12, "older"), true, true, settleLost},
+		{"deleted", leaseEntry{}, false, true, settleLost},
 	} {
-		if got := settle(s, c.le, c.has, "a", "new", c.trusted, c.tooLong); got != c.want {
+		if got := settle(s, c.le, c.has, "a", "new", c.trusted); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)
 		}
 	}

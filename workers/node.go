@@ -93,9 +93,8 @@ type Node struct {
 
 // suspension is a partition held over a fence: the lease it had then.
 type suspension struct {
-	rev   uint64
-	inc   string
-	since time.Time
+	rev uint64
+	inc string
 }
 
 type leaseEntry struct {
@@ -516,7 +515,15 @@ func (n *Node) reconcile(ctx context.Context, role string) {
 		le, hasLease := n.leases[key]
 		n.mu.Lock()
 		own := n.owned[role][p]
+		_, suspended := n.suspended[role][p]
 		n.mu.Unlock()
+		if suspended {
+			// settleSuspended decides it. Acquiring it meanwhile (our
+			// old incarnation looks dead) gave the role a second copy of
+			// the partition, which a later "lost" then released under
+			// the node's feet: its SIP went unanswered for good.
+			continue
+		}
 		if own != nil && want {
 			own.unwantedSince = time.Time{}
 		}
@@ -664,7 +671,7 @@ func (n *Node) suspend(role string, p int, inc string) {
 		if n.suspended[role] == nil {
 			n.suspended[role] = map[int]suspension{}
 		}
-		n.suspended[role][p] = suspension{rev: own.rev, inc: inc, since: time.Now()}
+		n.suspended[role][p] = suspension{rev: own.rev, inc: inc}
 	}
 	n.mu.Unlock()
 	if own == nil {
@@ -697,7 +704,7 @@ func (n *Node) settleSuspended(ctx context.Context, role string, trusted bool) {
 	for p, s := range sus {
 		key := events.OwnerKey(role, p)
 		le, has := n.leases[key]
-		switch settle(s, le, has, n.cfg.NodeID, inc, trusted, time.Since(s.since) > 4*n.cfg.NodeTimeout) {
+		switch settle(s, le, has, n.cfg.NodeID, inc, trusted) {
 		case settleLost:
 			n.log.Info("suspended partition lost", "role", role, "partition", p, "lease_node", le.l.Node)
 			n.unsuspend(role, p, 0, "lost")
@@ -715,27 +722,35 @@ type settleAction int
 
 const (
 	settleWait    settleAction = iota // not trusted yet: keep it suspended
-	settleLost                        // someone else's now, or suspended too long
+	settleLost                        // someone else's now
 	settleRenew                       // untouched: renew it under the new incarnation
 	settleRenewed                     // our renewal went through (its reply was lost): resume
 )
 
 // settle decides what becomes of a suspended partition, given the lease the
 // watcher last delivered (le, if has), this node's id and current
-// incarnation, whether the node is trusted again, and whether the
-// suspension has lasted too long.
+// incarnation, and whether the node is trusted again.
+//
+// However long the suspension, a lease nobody touched is still ours: taking
+// a partition over means writing its lease (compare-and-set), which the
+// watcher shows us, and the renewal is a compare-and-set on the revision we
+// held, so it fails if a write we have not seen yet came first. (Releasing
+// such a partition after a while made the node take its own calls over, a
+// re-INVITE each, after every JetStream election that outlasted that
+// while.)
 //
 // A renewal whose reply is lost (JetStream electing the bucket's leader)
 // may still be applied, later: the watcher then shows our lease under the
 // current incarnation with a newer revision. That partition is ours, as if
-// the reply had come; releasing it would make the node take its own calls
-// over (a re-INVITE each) for nothing.
-func settle(s suspension, le leaseEntry, has bool, self, inc string, trusted, tooLong bool) settleAction {
+// the reply had come. (Nothing else writes our lease under the current
+// incarnation while the partition is suspended: reconcile leaves suspended
+// partitions to this.)
+func settle(s suspension, le leaseEntry, has bool, self, inc string, trusted bool) settleAction {
 	mine := has && le.l.Node == self
 	untouched := mine && le.rev == s.rev && le.l.Incarnation == s.inc
 	renewed := mine && le.rev > s.rev && le.l.Incarnation == inc && inc != s.inc
 	switch {
-	case tooLong || !untouched && !renewed:
+	case !untouched && !renewed:
 		return settleLost
 	case !trusted:
 		return settleWait

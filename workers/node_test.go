@@ -408,8 +408,20 @@ func (r *suspendingRole) Release(_ context.Context, _ int, lost bool) error {
 // goes away long enough for the node to fence itself. A Suspender role
 // keeps its partitions meanwhile; when the server is back and nobody took
 // the leases, the node renews them under its new incarnation and resumes
-// every partition: no takeover, nothing lost.
+// every partition: no takeover, nothing lost. Also after an outage longer
+// than four node timeouts (a JetStream election on a loaded machine can
+// take that long): the node used to release its partitions as lost, and
+// take them over from its own dead incarnation meanwhile.
 func TestFencedNodeResumesUntouchedPartitions(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		outage time.Duration
+	}{{"brief", 0}, {"longer than 4 node timeouts", 5 * time.Second}} {
+		t.Run(c.name, func(t *testing.T) { fencedNodeResumes(t, c.outage) })
+	}
+}
+
+func fencedNodeResumes(t *testing.T, outage time.Duration) {
 	leak.Check(t)
 	dir := t.TempDir()
 	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true}
@@ -419,6 +431,7 @@ func TestFencedNodeResumesUntouchedPartitions(t *testing.T) {
 	role := &suspendingRole{recordingRole: recordingRole{BaseRole: workers.BaseRole{RoleName: events.RoleMedia}}}
 	c := cfg("node-a")
 	c.Roles = []string{events.RoleMedia}
+	c.HeartbeatInterval, c.NodeTimeout = 250*time.Millisecond, time.Second
 	n, err := workers.New(context.Background(), nc, c, []workers.Role{role}, workers.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
@@ -443,6 +456,7 @@ func TestFencedNodeResumesUntouchedPartitions(t *testing.T) {
 		}
 		return nil
 	})
+	time.Sleep(outage)
 	opts2 := *opts
 	opts2.Port = port
 	runServer(t, &opts2)
@@ -452,6 +466,7 @@ func TestFencedNodeResumesUntouchedPartitions(t *testing.T) {
 		}
 		return nil
 	})
+	time.Sleep(2 * c.NodeTimeout) // our old incarnation is dead by now: nothing may take its leases over
 	if r, tk, l := role.resumes.Load(), role.takeovers.Load()-took, role.lost.Load(); r != P || tk != 0 || l != 0 {
 		t.Errorf("after the outage: %d resumed, %d taken over again, %d lost; want %d, 0, 0", r, tk, l, P)
 	}

@@ -8,11 +8,14 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -157,11 +160,21 @@ func TestNATSNodeLoss(t *testing.T) {
 		"--sip-host", "127.0.0.1", "--sip-port", "0", "--sip-advertise", "127.0.0.1", "--media-ip", "127.0.0.1",
 		"--rtp-port-min", "37500", "--rtp-port-max", "37699")
 	sipAddr := up.logValue(t, "sip")
-	startProc(t, "worker", "--node-id", "w2", "--nats", url, "--replicas", "3", "--roles", "media", "--http", "127.0.0.1:0",
+	w2 := startProc(t, "worker", "--node-id", "w2", "--nats", url, "--replicas", "3", "--roles", "media", "--http", "127.0.0.1:0",
 		"--media-ip", "127.0.0.1", "--rtp-port-min", "37700", "--rtp-port-max", "37899")
-	mediaSplit(t, url, "main", "w2")
 
 	nc := connect(t, url)
+	// The server to kill leads every stream (lease and membership buckets,
+	// calls, the event stream): the worst one to lose. Every heartbeat,
+	// lease renewal, call save and event waits for new leaders, so the
+	// workers fence themselves and must resume their partitions.
+	// (After both workers are up: a worker starting while JetStream elects
+	// a leader gives up at its first bucket.) The workers may fence
+	// themselves while the leaders move; the split must hold again.
+	mediaSplit(t, url, "main", "w2")
+	js, _ := jetstream.New(nc)
+	victim, led := leadEverything(t, nc, js, nodes)
+	mediaSplit(t, url, "main", "w2")
 	ce := watchCalls(t, nc)
 	var mu sync.Mutex
 	seen := map[string]string{} // event id -> type, as published
@@ -202,32 +215,10 @@ func TestNATSNodeLoss(t *testing.T) {
 	}
 	answered := ce.of(typeAnswered, "")
 
-	// Kill the server leading the lease bucket's stream: the worst one to
-	// lose (every heartbeat and lease write waits for a new leader).
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	st, err := js.Stream(ctx, "KV_"+events.BucketOwners)
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	info := st.CachedInfo()
-	if info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
-		t.Fatalf("lease bucket is not R3: %+v", info.Cluster)
-	}
-	var victim *natsNode
-	for _, n := range nodes {
-		if n.name == info.Cluster.Leader {
-			victim = n
-		}
-	}
-	if victim == nil {
-		t.Fatalf("leader %q of the lease bucket is not one of ours", info.Cluster.Leader)
-	}
 	killed := time.Now()
 	_ = victim.cmd.Process.Kill()
 	<-victim.done
-	t.Logf("killed nats-server %s (leader of KV_%s) %v after the last call was answered", victim.name, events.BucketOwners, killed.Sub(answered[len(answered)-1].Time).Round(time.Millisecond))
+	t.Logf("killed nats-server %s (leader of every stream: %s) %v after the last call was answered", victim.name, strings.Join(led, ", "), killed.Sub(answered[len(answered)-1].Time).Round(time.Millisecond))
 
 	r := <-done
 	if r.code != 0 {
@@ -278,6 +269,19 @@ func TestNATSNodeLoss(t *testing.T) {
 		t.Logf("%d calls were moved (a node fenced itself while JetStream elected a new leader)", len(m))
 	}
 
+	// What the loss did to the workers (a fence happens when the killed
+	// server also held what their heartbeats needed), and to the edge.
+	for _, p := range []struct {
+		name string
+		proc *proc
+	}{{"main", up}, {"w2", w2}} {
+		m := scrapeProc(t, p.proc)
+		t.Logf("%s: media partitions suspended %v, resumed %v, lost %v, acquired %v; SIP no_owner %v, owner_reasked %v", p.name,
+			m[`sb_partition_changes_total{change="suspended",role="media"}`], m[`sb_partition_changes_total{change="resumed",role="media"}`],
+			m[`sb_partition_changes_total{change="lost",role="media"}`], m[`sb_partition_changes_total{change="acquired",role="media"}`],
+			m[`sb_sip_errors_total{reason="no_owner"}`], m[`sb_sip_errors_total{reason="owner_reasked"}`])
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	var missing []string
@@ -319,4 +323,102 @@ func streamEvents(js jetstream.JetStream) (*callEvents, map[string]bool, error) 
 			return ce, ids, nil
 		}
 	}
+}
+
+// scrapeProc reads a process's /metrics: series (name and labels as
+// exposed) to value.
+func scrapeProc(t *testing.T, p *proc) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	resp, err := http.Get(p.logValue(t, "http") + "/metrics")
+	if err != nil {
+		t.Errorf("metrics: %v", err)
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+// leadEverything makes one server (the lease bucket's leader) the leader of
+// every stream, asking the others' leaders to step down in its favour
+// (nats-server 2.11+: a preferred placement), and returns it with the
+// streams' names.
+func leadEverything(t *testing.T, nc *nats.Conn, js jetstream.JetStream, nodes []*natsNode) (*natsNode, []string) {
+	t.Helper()
+	leader := func(name string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			return "", err
+		}
+		if info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
+			return "", fmt.Errorf("stream %s is not R3: %+v", name, info.Cluster)
+		}
+		return info.Cluster.Leader, nil
+	}
+	first, err := leader("KV_" + events.BucketOwners)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victim *natsNode
+	for _, n := range nodes {
+		if n.name == first {
+			victim = n
+		}
+	}
+	if victim == nil {
+		t.Fatalf("leader %q of the lease bucket is not one of ours", first)
+	}
+	var names []string
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	sn := js.StreamNames(ctx)
+	for name := range sn.Name() {
+		names = append(names, name)
+	}
+	cancel()
+	if sn.Err() != nil {
+		t.Fatal(sn.Err())
+	}
+	natstest.CheckFor(t, 20*time.Second, 500*time.Millisecond, func() error {
+		var away []string
+		for _, name := range names {
+			l, err := leader(name)
+			if err != nil {
+				return err
+			}
+			if l == victim.name {
+				continue
+			}
+			away = append(away, name+" on "+l)
+			body := fmt.Sprintf(`{"placement":{"preferred":%q}}`, victim.name)
+			if _, err := nc.Request("$JS.API.STREAM.LEADER.STEPDOWN."+name, []byte(body), 2*time.Second); err != nil {
+				return fmt.Errorf("step down %s: %v", name, err)
+			}
+		}
+		if len(away) > 0 {
+			return fmt.Errorf("leaders elsewhere: %v", away)
+		}
+		return nil
+	})
+	return victim, names
 }
