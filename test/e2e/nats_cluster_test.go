@@ -1,10 +1,3 @@
-//go:build natscluster
-
-// Run with: go test -tags natscluster -run TestNATSNodeLoss -v ./test/e2e/
-// Out of the default suite until a flake before the kill is understood: in
-// 2 of ~10 runs one of the 20 sipp calls was not answered within 15 s of a
-// freshly formed R3 cluster (see docs/cluster.md).
-
 package e2e
 
 import (
