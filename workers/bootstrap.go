@@ -26,7 +26,7 @@ type Stores struct {
 func Bootstrap(ctx context.Context, js jetstream.JetStream, replicas int, nodeTTL, eventRetention time.Duration) (*Stores, error) {
 	var s Stores
 	var err error
-	if s.Nodes, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if s.Nodes, err = events.EnsureKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      events.BucketNodes,
 		Description: "switchboard membership: one heartbeat per live node",
 		History:     1,
@@ -35,7 +35,7 @@ func Bootstrap(ctx context.Context, js jetstream.JetStream, replicas int, nodeTT
 	}); err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", events.BucketNodes, err)
 	}
-	if s.Owners, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if s.Owners, err = events.EnsureKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      events.BucketOwners,
 		Description: "switchboard partition leases: <role>.<partition> -> owner",
 		History:     1,
@@ -43,7 +43,7 @@ func Bootstrap(ctx context.Context, js jetstream.JetStream, replicas int, nodeTT
 	}); err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", events.BucketOwners, err)
 	}
-	if s.Config, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if s.Config, err = events.EnsureKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      events.BucketConfig,
 		Description: "switchboard cluster-wide settings",
 		History:     5,
@@ -51,7 +51,7 @@ func Bootstrap(ctx context.Context, js jetstream.JetStream, replicas int, nodeTT
 	}); err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", events.BucketConfig, err)
 	}
-	if s.Events, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if s.Events, err = events.EnsureStream(ctx, js, jetstream.StreamConfig{
 		Name:        events.EventStream,
 		Description: "every switchboard event, replayable",
 		Subjects:    []string{events.EventWildcard},
@@ -69,7 +69,8 @@ func Bootstrap(ctx context.Context, js jetstream.JetStream, replicas int, nodeTT
 // stored yet, and otherwise checks that want matches it.
 func AgreePartitions(ctx context.Context, kv jetstream.KeyValue, want int) error {
 	val := []byte(strconv.Itoa(want))
-	if _, err := kv.Create(ctx, events.ConfigKeyPartitions, val); err == nil {
+	create := func(ctx context.Context) (uint64, error) { return kv.Create(ctx, events.ConfigKeyPartitions, val) }
+	if _, err := events.Retry(ctx, create); err == nil {
 		return nil
 	} else if !errors.Is(err, jetstream.ErrKeyExists) {
 		return fmt.Errorf("store partition count: %w", err)
@@ -86,7 +87,9 @@ func AgreePartitions(ctx context.Context, kv jetstream.KeyValue, want int) error
 
 // ClusterPartitions reads the partition count stored by the first node.
 func ClusterPartitions(ctx context.Context, kv jetstream.KeyValue) (int, error) {
-	e, err := kv.Get(ctx, events.ConfigKeyPartitions)
+	e, err := events.Retry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) {
+		return kv.Get(ctx, events.ConfigKeyPartitions)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("read partition count: %w", err)
 	}

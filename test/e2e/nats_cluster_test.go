@@ -161,9 +161,8 @@ func TestNATSNodeLoss(t *testing.T) {
 	// calls, the event stream): the worst one to lose. Every heartbeat,
 	// lease renewal, call save and event waits for new leaders, so the
 	// workers fence themselves and must resume their partitions.
-	// (After both workers are up: a worker starting while JetStream elects
-	// a leader gives up at its first bucket.) The workers may fence
-	// themselves while the leaders move; the split must hold again.
+	// The workers may fence themselves while the leaders move; the split
+	// must hold again before the calls.
 	mediaSplit(t, url, "main", "w2")
 	js, _ := jetstream.New(nc)
 	victim, led := leadEverything(t, nc, js, nodes)

@@ -119,7 +119,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	if err != nil {
 		return nil, err
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := events.EnsureKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket: events.BucketConferences, Description: "switchboard conferences: members and their flags",
 		History: 1, Replicas: cfg.Replicas,
 	})

@@ -149,14 +149,14 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	if err != nil {
 		return nil, err
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := events.EnsureKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket: BucketCalls, Description: "switchboard calls: everything needed to continue a call",
 		History: 1, Replicas: cfg.Replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", BucketCalls, err)
 	}
-	idemKV, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	idemKV, err := events.EnsureKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket: events.BucketIdempotency, Description: "switchboard: replies of commands with an idempotency_key",
 		History: 1, TTL: IdempotencyTTL, Replicas: cfg.Replicas,
 	})
