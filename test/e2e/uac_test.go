@@ -13,6 +13,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboard-voip/switchboard/cmd/app"
@@ -146,17 +147,21 @@ func newUACTakingBYE(t *testing.T) (*uac, <-chan *sip.Request) {
 	return &uac{t: t, cli: cli}, byes
 }
 
+// edgeAlone runs an edge, and no worker, on s.
+func edgeAlone(t *testing.T, s *server.Server) *app.App {
+	t.Helper()
+	e := runApp(t, app.Mode{Edge: true}, func(c *config.Config) { c.NATSURL = s.ClientURL() })
+	if e.SIPAddr() == "" {
+		t.Fatal("edge has no SIP")
+	}
+	return e
+}
+
 // TestNoOwnerGets503: an edge whose cluster has no media worker answers
 // INVITE with 503 and Retry-After at once, never a hang.
 func TestNoOwnerGets503(t *testing.T) {
 	s := natstest.Run(t)
-	e := runApp(t, app.Mode{Edge: true}, func(c *config.Config) { c.NATSURL = s.ClientURL() })
-	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if e.SIPAddr() == "" {
-			t.Fatal("edge has no SIP")
-		}
-		return nil
-	})
+	e := edgeAlone(t, s)
 	start := time.Now()
 	_, rs := newUAC(t).invite(e.SIPAddr(), "echo", pcmuOffer)
 	res := final(rs)
@@ -175,13 +180,7 @@ func TestNoOwnerGets503(t *testing.T) {
 // answer (481: this worker never had the call), not the edge's 503.
 func TestInDialogRequestWaitsForItsOwner(t *testing.T) {
 	s := natstest.Run(t)
-	e := runApp(t, app.Mode{Edge: true}, func(c *config.Config) { c.NATSURL = s.ClientURL() })
-	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if e.SIPAddr() == "" {
-			t.Fatal("edge has no SIP")
-		}
-		return nil
-	})
+	e := edgeAlone(t, s)
 	u := newUAC(t)
 	bye := sip.NewRequest(sip.BYE, sip.Uri{Scheme: "sip", User: "echo", Host: "127.0.0.1", Port: int(netip.MustParseAddrPort(e.SIPAddr()).Port())})
 	bye.AppendHeader(sip.NewHeader("From", "<sip:uac@127.0.0.1>;tag=uac1"))
