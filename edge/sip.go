@@ -82,14 +82,38 @@ const noOwnerWait = time.Second
 // retransmissions, and the owner answers when it is back.
 const inDialogWait = 16 * time.Second
 
+func (e *SIPEdge) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
+// maxHeld bounds the requests an edge holds at once while their partitions
+// have no owner; beyond it a request is refused at once (a flood of
+// requests for calls nobody owns must not pile up for inDialogWait each).
+var maxHeld int64 = 4096
+
 // handoff gives m to its partition's owner and waits for the receipt,
 // trying again for wait while nobody owns the partition.
 func (e *SIPEdge) handoff(m *nats.Msg, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
+	held := false
+	defer func() {
+		if held {
+			e.held.Add(-1)
+		}
+	}()
 	for {
 		_, err := e.nc.RequestMsg(m, handoffTimeout)
-		if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) {
+		if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) || e.isClosed() {
 			return err
+		}
+		if !held {
+			if e.held.Add(1) > maxHeld {
+				e.held.Add(-1)
+				return err
+			}
+			held = true
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -122,6 +146,7 @@ type SIPEdge struct {
 	advertise string
 
 	txSeq   atomic.Uint64
+	held    atomic.Int64 // requests waiting for their partition to get an owner
 	mu      sync.Mutex
 	pending map[string]*pendingTx    // server transactions awaiting the owner's responses
 	invites map[string]*sip.Request  // our INVITE client transactions, for CANCEL (key callID/cseq)

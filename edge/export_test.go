@@ -1,0 +1,9 @@
+package edge
+
+// SetMaxHeld changes how many requests an edge holds for an owner, until
+// the returned function restores it.
+func SetMaxHeld(n int64) func() {
+	old := maxHeld
+	maxHeld = n
+	return func() { maxHeld = old }
+}
