@@ -7,3 +7,6 @@ func SetMaxHeld(n int64) func() {
 	maxHeld = n
 	return func() { maxHeld = old }
 }
+
+// Held is how many requests e holds for an owner now.
+func (e *SIPEdge) Held() int64 { return e.held.Load() }

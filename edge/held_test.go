@@ -31,7 +31,14 @@ func TestHeldRequestsAreBounded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = e.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	var held []<-chan *sip.Response
+	defer func() {
+		cancel() // ends the held requests' transactions too
+		for _, h := range held {
+			<-h
+		}
+		<-done
+	}()
 
 	ua, err := sipgo.NewUA()
 	if err != nil {
@@ -56,8 +63,13 @@ func TestHeldRequestsAreBounded(t *testing.T) {
 		}()
 		return got
 	}
-	held := []<-chan *sip.Response{bye(1), bye(2)}
-	time.Sleep(300 * time.Millisecond) // both are held by now
+	held = append(held, bye(1), bye(2))
+	natstest.CheckFor(t, 3*time.Second, 10*time.Millisecond, func() error {
+		if n := e.Held(); n != 2 {
+			return fmt.Errorf("%d requests held", n)
+		}
+		return nil
+	})
 	start := time.Now()
 	select {
 	case r := <-bye(3):

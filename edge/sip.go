@@ -101,22 +101,39 @@ func (e *SIPEdge) handoff(m *nats.Msg, wait time.Duration) error {
 	defer func() {
 		if held {
 			e.held.Add(-1)
+			e.heldWG.Done()
 		}
 	}()
 	for {
 		_, err := e.nc.RequestMsg(m, handoffTimeout)
-		if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) || e.isClosed() {
+		if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) {
 			return err
 		}
 		if !held {
-			if e.held.Add(1) > maxHeld {
-				e.held.Add(-1)
+			if held = e.hold(); !held {
 				return err
 			}
-			held = true
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-e.closing:
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
+}
+
+// hold counts a request as held, unless the edge is closing or holds
+// maxHeld already. Under e.mu, so that Run, which sets closed under it
+// before it waits, never misses one.
+func (e *SIPEdge) hold() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed || e.held.Load() >= maxHeld {
+		return false
+	}
+	e.held.Add(1)
+	e.heldWG.Add(1)
+	return true
 }
 
 // RFC 3261 §17.1.1.1 timer values.
@@ -146,7 +163,9 @@ type SIPEdge struct {
 	advertise string
 
 	txSeq   atomic.Uint64
-	held    atomic.Int64 // requests waiting for their partition to get an owner
+	held    atomic.Int64   // requests waiting for their partition to get an owner
+	heldWG  sync.WaitGroup // those requests, for Run to wait for
+	closing chan struct{}  // closed when Run ends: held requests give up
 	mu      sync.Mutex
 	pending map[string]*pendingTx    // server transactions awaiting the owner's responses
 	invites map[string]*sip.Request  // our INVITE client transactions, for CANCEL (key callID/cseq)
@@ -188,7 +207,8 @@ func NewSIPEdge(nc *nats.Conn, cfg SIPConfig, log *slog.Logger, reg prometheus.R
 	e := &SIPEdge{
 		cfg: cfg, nc: nc, log: log,
 		pending: map[string]*pendingTx{}, invites: map[string]*sip.Request{}, acks: map[string]chan struct{}{},
-		parser: sip.NewParser(),
+		closing: make(chan struct{}),
+		parser:  sip.NewParser(),
 		met: &sipMetrics{
 			in: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Name: "sb_sip_requests_received_total", Help: "SIP requests received by this edge, by method.",
@@ -390,6 +410,7 @@ func (e *SIPEdge) Run(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	e.closed = true
+	close(e.closing)
 	for _, p := range e.pending {
 		p.once.Do(func() { close(p.final) })
 	}
@@ -401,6 +422,7 @@ func (e *SIPEdge) Run(ctx context.Context) error {
 	e.closeSockets()
 	_ = e.ua.Close()
 	e.wg.Wait()
+	e.heldWG.Wait()
 	return nil
 }
 
@@ -780,10 +802,7 @@ func (e *SIPEdge) stopRetransmit(callID string, cseq uint32) {
 // (or an error) as soon as the request has been handed to the transport.
 func (e *SIPEdge) onSend(m *nats.Msg) {
 	if m.Header.Get(events.HdrProbe) != "" {
-		e.mu.Lock()
-		closed := e.closed
-		e.mu.Unlock()
-		if closed {
+		if e.isClosed() {
 			e.replySend(m, errors.New("edge shutting down"))
 		} else if m.Reply != "" {
 			r := nats.NewMsg(m.Reply)

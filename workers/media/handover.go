@@ -30,7 +30,6 @@ const (
 type lingering struct {
 	mu     sync.Mutex
 	calls  map[*Call]time.Time // since when
-	wake   chan struct{}       // the reaper has work
 	empty  chan struct{}       // closed and replaced whenever calls becomes empty
 	closed bool
 }
@@ -38,7 +37,7 @@ type lingering struct {
 func newLingering() *lingering {
 	e := make(chan struct{})
 	close(e)
-	return &lingering{calls: map[*Call]time.Time{}, wake: make(chan struct{}, 1), empty: e}
+	return &lingering{calls: map[*Call]time.Time{}, empty: e}
 }
 
 // canLinger reports whether c's media may run on after its partition left.
@@ -59,10 +58,6 @@ func (l *lingering) add(c *Call) bool {
 		l.empty = make(chan struct{})
 	}
 	l.calls[c] = time.Now()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
 	return true
 }
 
@@ -105,7 +100,6 @@ func (l *lingering) run(stop <-chan struct{}) {
 		case <-stop:
 			l.closeAll()
 			return
-		case <-l.wake:
 		case now := <-t.C:
 			l.reap(now)
 		}

@@ -162,8 +162,7 @@ func TestOwnCallTakenBack(t *testing.T) {
 	p := events.Partition(callID, rigPartitions)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	rg.role.Suspend(p)
-	time.Sleep(time.Second)
+	rg.role.Suspend(p) // a fence first, as when its lease renewal got no answer
 	if err := rg.role.Release(ctx, p, true); err != nil {
 		t.Fatal(err)
 	}

@@ -226,6 +226,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	r.play.gov.onChange = func(from, to int, pressure float64, late uint64) {
 		log.Info("opus complexity changed", "from", from, "to", to, "cpu_pressure", pressure, "late_frames", late)
 	}
+	r.linger, r.lingerStop = newLingering(), make(chan struct{})
 	gauges := []prometheus.Collector{
 		late,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sb_media_opus_complexity", Help: "Opus encoder complexity in use (lowered under CPU pressure)."},
@@ -234,6 +235,9 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 			r.play.gov.lastPressure),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sb_media_decoded_legs", Help: "Call legs whose audio is decoded and re-encoded (G.711<->Opus)."},
 			func() float64 { return float64(r.play.legs()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sb_media_handover_lingering", Help: "Calls of partitions this node gave away whose media still runs here until the phone moves to the new owner.",
+		}, func() float64 { return float64(r.linger.count()) }),
 	}
 	if reg != nil {
 		reg.MustRegister(r.met.calls, r.met.started, r.met.ended, r.met.sipBad, r.met.migrated, r.met.idemErr, r.met.rtpIn, r.met.rtpOut, r.met.rtpBad)
@@ -242,14 +246,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger, reg p
 	}
 	r.play.start()
 	r.wg.Go(r.feed.run)
-	r.linger, r.lingerStop = newLingering(), make(chan struct{})
 	r.wg.Go(func() { r.linger.run(r.lingerStop) })
-	lingerGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "sb_media_handover_lingering", Help: "Calls of partitions this node gave away whose media still runs here until the phone moves to the new owner.",
-	}, func() float64 { return float64(r.linger.count()) })
-	if reg != nil {
-		reg.MustRegister(lingerGauge)
-	}
 	return r, nil
 }
 
